@@ -1,0 +1,65 @@
+# The README's commands. `make test` is what CI runs (.ci/run).
+GO            ?= go
+BIN           := $(CURDIR)/bin
+BUILDER       := $(BIN)/builder
+MDATAGEN      := $(BIN)/mdatagen
+BUILDER_VER   := v0.165.0
+OTELCOL       := $(CURDIR)/_build/otelcol-pcm
+FUZZTIME      ?= 20s
+GO_SOURCES    := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.dev/*') go.mod go.sum
+
+.PHONY: all build test unit e2e fuzz bench lint fmt vet generate clean
+
+all: build
+
+## build: install ocb and build the otelcol-pcm collector into _build/
+build: $(OTELCOL)
+
+$(BUILDER):
+	GOBIN=$(BIN) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(BUILDER_VER)
+
+$(OTELCOL): $(BUILDER) builder-config.yaml $(GO_SOURCES)
+	$(BUILDER) --config builder-config.yaml
+	@touch $(OTELCOL)
+
+## test: everything CI checks: format, vet, unit tests (race), fuzz smoke, end-to-end with the real collector
+test: lint unit fuzz e2e
+
+## unit: unit and component tests with the race detector
+unit:
+	$(GO) test -race -count=1 ./...
+
+## e2e: end-to-end tests that run the ocb-built collector binary
+e2e: $(OTELCOL)
+	OTELCOL_BINARY=$(OTELCOL) $(GO) test -count=1 -tags e2e -timeout 20m ./e2e/...
+
+## fuzz: run each fuzz target for FUZZTIME (bounded; CI uses the default)
+fuzz:
+	$(GO) test ./mapping/ -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./mapping/ -run '^$$' -fuzz '^FuzzLookup$$' -fuzztime $(FUZZTIME)
+
+## bench: mapping micro-benchmarks (compare runs with benchstat)
+bench:
+	$(GO) test ./mapping/ -run '^$$' -bench . -benchmem -count 6 | tee bench.out
+
+## lint: gofmt and go vet
+lint: fmt vet
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+## generate: regenerate internal/metadata from metadata.yaml with mdatagen v0.159.0
+generate: $(MDATAGEN)
+	@# mdatagen names the package after the directory, so run it through a link named like the package.
+	tmp=$$(mktemp -d) && ln -s $(CURDIR) $$tmp/pcmexporter && \
+	  (cd $$tmp/pcmexporter && $(MDATAGEN) $$tmp/pcmexporter/metadata.yaml); rc=$$?; rm -rf $$tmp; exit $$rc
+
+$(MDATAGEN):
+	cd internal/tools && GOFLAGS=-mod=mod $(GO) build -o $(MDATAGEN) go.opentelemetry.io/collector/cmd/mdatagen
+
+clean:
+	rm -rf _build bin .dev bench.out

@@ -1,0 +1,269 @@
+package pcmexporter // import "github.com/pcm-otel/pcmexporter"
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/config/configtls"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/pcm-otel/pcmexporter/mapping"
+)
+
+// maxItemsPerPOST is PCM's limit of items in one report array.
+const maxItemsPerPOST = 5000
+
+// Environment selects the default PCM API and token URLs.
+type Environment string
+
+const (
+	EnvironmentSandbox    Environment = "sandbox"
+	EnvironmentProduction Environment = "production"
+)
+
+// environmentDefaults are the published PCM hosts (PCM-REFERENCE §2). Piloto expired in 2023.
+var environmentDefaults = map[Environment]struct{ api, token string }{
+	EnvironmentSandbox: {
+		api:   "https://api.pcm.sandbox.openfinancebrasil.org.br",
+		token: "https://auth.pcm.sandbox.openfinancebrasil.org.br/token/",
+	},
+	EnvironmentProduction: {
+		api:   "https://api.pcm.openfinancebrasil.org.br",
+		token: "https://auth.pcm.openfinancebrasil.org.br/token/",
+	},
+}
+
+// UnmarshalText rejects unknown environments while the YAML is read.
+func (e *Environment) UnmarshalText(text []byte) error {
+	v := Environment(strings.ToLower(strings.TrimSpace(string(text))))
+	if _, ok := environmentDefaults[v]; !ok {
+		return fmt.Errorf("unknown environment %q: use sandbox or production", string(text))
+	}
+	*e = v
+	return nil
+}
+
+// Config is the pcm exporter configuration (DESIGN §3; the YAML keys are a public contract).
+type Config struct {
+	// ClientConfig is the HTTP client for the PCM API: endpoint, tls (server trust), timeout,
+	// headers, proxy_url, ... Its endpoint defaults to the environment's API base URL.
+	ClientConfig confighttp.ClientConfig                                  `mapstructure:",squash"`
+	QueueConfig  configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	RetryConfig  configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
+
+	Environment         Environment        `mapstructure:"environment"`
+	Token               TokenConfig        `mapstructure:"token"`
+	OrgID               string             `mapstructure:"org_id"`
+	SoftwareStatementID string             `mapstructure:"software_statement_id"`
+	PrivateReportPath   string             `mapstructure:"private_report_path"`
+	OpendataReportPath  string             `mapstructure:"opendata_report_path"`
+	MaxBatchSize        int                `mapstructure:"max_batch_size"`
+	EndpointsFile       string             `mapstructure:"endpoints_file"`
+	SecurityEndpoints   map[string]string  `mapstructure:"security_endpoints"`
+	Counterparts        CounterpartsConfig `mapstructure:"counterparts"`
+	Attributes          AttributesConfig   `mapstructure:"attributes"`
+	DeadLetter          DeadLetterConfig   `mapstructure:"dead_letter"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// TokenConfig is the OAuth2 client_credentials grant over mTLS. It is not called "auth":
+// confighttp owns that key.
+type TokenConfig struct {
+	// URL defaults to the environment's token URL; kept verbatim (PCM needs the trailing slash).
+	URL      string `mapstructure:"url"`
+	ClientID string `mapstructure:"client_id"`
+	// TLS carries the transport certificate PCM identifies the organisation by.
+	TLS          configtls.ClientConfig `mapstructure:"tls"`
+	Timeout      time.Duration          `mapstructure:"timeout"`
+	ExpiryBuffer time.Duration          `mapstructure:"expiry_buffer"`
+}
+
+// CounterpartsConfig says how the other institution of a call is identified.
+type CounterpartsConfig struct {
+	ServerOrgIDAttribute string            `mapstructure:"server_org_id_attribute"`
+	ClientOrgIDAttribute string            `mapstructure:"client_org_id_attribute"`
+	Hosts                map[string]string `mapstructure:"hosts"`
+}
+
+// AttributesConfig renames the other span attributes the mapping reads.
+type AttributesConfig struct {
+	InteractionID        []string `mapstructure:"interaction_id"`
+	ClientSSID           string   `mapstructure:"client_ss_id"`
+	CorrelationID        string   `mapstructure:"correlation_id"`
+	AdditionalInfoPrefix string   `mapstructure:"additional_info_prefix"`
+}
+
+// DeadLetterConfig keeps what PCM will never accept as it is.
+type DeadLetterConfig struct {
+	// Path of a JSON Lines file; empty disables the dead letter (the reports are still logged and counted).
+	Path string `mapstructure:"path"`
+}
+
+var _ component.Config = (*Config)(nil)
+
+// apiEndpoint is the configured endpoint or the environment's default.
+func (cfg *Config) apiEndpoint() string {
+	if cfg.ClientConfig.Endpoint != "" {
+		return cfg.ClientConfig.Endpoint
+	}
+	return environmentDefaults[cfg.environment()].api
+}
+
+// tokenURL is the configured token URL or the environment's default.
+func (cfg *Config) tokenURL() string {
+	if cfg.Token.URL != "" {
+		return cfg.Token.URL
+	}
+	return environmentDefaults[cfg.environment()].token
+}
+
+func (cfg *Config) environment() Environment {
+	if cfg.Environment == "" {
+		return EnvironmentSandbox
+	}
+	return cfg.Environment
+}
+
+// mappingConfig translates the YAML into the mapping package's configuration.
+func (cfg *Config) mappingConfig(catalog *mapping.Catalog) mapping.Config {
+	names := mapping.DefaultAttributeNames()
+	if len(cfg.Attributes.InteractionID) > 0 {
+		names.InteractionID = cfg.Attributes.InteractionID
+	}
+	setIfNotEmpty(&names.ServerOrgID, cfg.Counterparts.ServerOrgIDAttribute)
+	setIfNotEmpty(&names.ClientOrgID, cfg.Counterparts.ClientOrgIDAttribute)
+	setIfNotEmpty(&names.ClientSSID, cfg.Attributes.ClientSSID)
+	setIfNotEmpty(&names.CorrelationID, cfg.Attributes.CorrelationID)
+	setIfNotEmpty(&names.AdditionalInfoPrefix, cfg.Attributes.AdditionalInfoPrefix)
+	return mapping.Config{
+		OrgID:               cfg.OrgID,
+		SoftwareStatementID: cfg.SoftwareStatementID,
+		Attributes:          names,
+		Hosts:               cfg.Counterparts.Hosts,
+		SecurityRules:       cfg.SecurityEndpoints,
+		Catalog:             catalog,
+	}
+}
+
+func setIfNotEmpty(dst *string, v string) {
+	if v != "" {
+		*dst = v
+	}
+}
+
+var securityTemplates = map[string]bool{
+	"/token": true, "/register": true, "/register/{clientId}": true,
+	"/pushed-authorization-request": true, "/revocation": true, "/introspection": true,
+}
+
+// Validate reports every problem at once, each naming its YAML key. Nested sections
+// (sending_queue, retry_on_failure, tls, token.tls) are validated by the collector itself.
+func (cfg *Config) Validate() error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+
+	if err := checkHTTPSURL(cfg.apiEndpoint()); err != nil {
+		add("endpoint", "%v", err)
+	}
+	if err := checkHTTPSURL(cfg.tokenURL()); err != nil {
+		add("token.url", "%v", err)
+	}
+	if strings.TrimSpace(cfg.Token.ClientID) == "" {
+		add("token.client_id", "required (the client_id of the software statement bound to the certificate)")
+	}
+	if cfg.Token.TLS.CertFile == "" && cfg.Token.TLS.CertPem == "" {
+		add("token.tls.cert_file", "required (the mTLS transport certificate; or token.tls.cert_pem)")
+	}
+	if cfg.Token.TLS.KeyFile == "" && cfg.Token.TLS.KeyPem == "" {
+		add("token.tls.key_file", "required (the key of the transport certificate; or token.tls.key_pem)")
+	}
+	if cfg.Token.Timeout <= 0 {
+		add("token.timeout", "must be positive, got %s", cfg.Token.Timeout)
+	}
+	if cfg.Token.ExpiryBuffer < 0 {
+		add("token.expiry_buffer", "must not be negative, got %s", cfg.Token.ExpiryBuffer)
+	}
+	if cfg.ClientConfig.Timeout < 0 {
+		add("timeout", "must not be negative, got %s", cfg.ClientConfig.Timeout)
+	}
+	if !mapping.IsUUID(cfg.OrgID) {
+		add("org_id", "must be a UUID (your OrganisationId in the Directory), got %q", cfg.OrgID)
+	}
+	if !mapping.IsUUID(cfg.SoftwareStatementID) {
+		add("software_statement_id", "must be a UUID (the software statement id reported as clientSSId), got %q", cfg.SoftwareStatementID)
+	}
+	for _, p := range []struct{ key, path string }{
+		{"private_report_path", cfg.PrivateReportPath},
+		{"opendata_report_path", cfg.OpendataReportPath},
+	} {
+		if !strings.HasPrefix(p.path, "/") {
+			add(p.key, "must start with \"/\", got %q", p.path)
+		}
+	}
+	if cfg.MaxBatchSize < 1 || cfg.MaxBatchSize > maxItemsPerPOST {
+		add("max_batch_size", "must be between 1 and %d, got %d", maxItemsPerPOST, cfg.MaxBatchSize)
+	}
+	for _, rule := range sortedKeys(cfg.SecurityEndpoints) {
+		tmpl := cfg.SecurityEndpoints[rule]
+		if !strings.HasPrefix(rule, "/") {
+			add("security_endpoints", "path %q must start with \"/\"", rule)
+		}
+		if !securityTemplates[tmpl] {
+			add("security_endpoints", "%q maps to %q, which is not a security template (/token, /register, /register/{clientId}, /pushed-authorization-request, /revocation, /introspection)", rule, tmpl)
+		}
+	}
+	for _, host := range sortedKeys(cfg.Counterparts.Hosts) {
+		if strings.TrimSpace(host) == "" || strings.ContainsAny(host, "/ ") {
+			add("counterparts.hosts", "%q is not a host name (use host or host:port)", host)
+		}
+		if org := cfg.Counterparts.Hosts[host]; !mapping.IsUUID(org) {
+			add("counterparts.hosts", "%q maps to %q, which is not a UUID", host, org)
+		}
+	}
+	if cfg.Counterparts.ServerOrgIDAttribute == "" {
+		add("counterparts.server_org_id_attribute", "must not be empty")
+	}
+	if cfg.Counterparts.ClientOrgIDAttribute == "" {
+		add("counterparts.client_org_id_attribute", "must not be empty")
+	}
+	for i, name := range cfg.Attributes.InteractionID {
+		if strings.TrimSpace(name) == "" {
+			add(fmt.Sprintf("attributes.interaction_id[%d]", i), "must not be empty")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkHTTPSURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("not a URL: %w", err)
+	case u.Scheme != "https":
+		return fmt.Errorf("must be an absolute https URL, got %q", raw)
+	case u.Host == "":
+		return fmt.Errorf("has no host: %q", raw)
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

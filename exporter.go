@@ -1,0 +1,314 @@
+package pcmexporter // import "github.com/pcm-otel/pcmexporter"
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/pcm-otel/pcmexporter/internal/deadletter"
+	"github.com/pcm-otel/pcmexporter/internal/metadata"
+	"github.com/pcm-otel/pcmexporter/internal/pcmapi"
+	"github.com/pcm-otel/pcmexporter/mapping"
+)
+
+// pcmExporter wires the pure mapping to the PCM client: span → report → local validation →
+// batches per API → POST → per-item accounting. Whatever will never be accepted as it is
+// goes to the dead letter; whatever was not delivered goes back to exporterhelper for retry.
+type pcmExporter struct {
+	cfg       *Config
+	settings  exporter.Settings
+	logger    *zap.Logger
+	sampled   *zap.Logger // per-report warnings, rate-limited
+	mapper    *mapping.Mapper
+	validator mapping.Validator
+	telemetry *metadata.TelemetryBuilder
+	now       func() time.Time
+
+	// set in start
+	apiHTTP    *http.Client
+	tokenHTTP  *http.Client
+	tokens     *pcmapi.TokenSource
+	client     *pcmapi.Client
+	deadLetter *deadletter.Writer
+}
+
+func newExporter(cfg *Config, set exporter.Settings) (*pcmExporter, error) {
+	catalog := mapping.DefaultCatalog()
+	if cfg.EndpointsFile != "" {
+		data, err := os.ReadFile(cfg.EndpointsFile)
+		if err != nil {
+			return nil, fmt.Errorf("endpoints_file: %w", err)
+		}
+		if catalog, err = mapping.ParseCatalog(data, catalog); err != nil {
+			return nil, fmt.Errorf("endpoints_file %s: %w", cfg.EndpointsFile, err)
+		}
+	}
+	mapper, err := mapping.NewMapper(cfg.mappingConfig(catalog))
+	if err != nil {
+		return nil, fmt.Errorf("security_endpoints: %w", err)
+	}
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	logger := set.Logger
+	return &pcmExporter{
+		cfg:       cfg,
+		settings:  set,
+		logger:    logger,
+		sampled:   logger.WithOptions(zap.WrapCore(rateLimited)),
+		mapper:    mapper,
+		validator: mapping.Validator{Catalog: catalog},
+		telemetry: tb,
+		now:       time.Now,
+	}, nil
+}
+
+// rateLimited lets the first 5 entries with the same message through per minute, then every
+// 1000th: a misconfigured counterpart map must not flood the collector's log.
+func rateLimited(core zapcore.Core) zapcore.Core {
+	return zapcore.NewSamplerWithOptions(core, time.Minute, 5, 1000)
+}
+
+func (e *pcmExporter) start(ctx context.Context, host component.Host) error {
+	apiHTTP, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.settings.TelemetrySettings)
+	if err != nil {
+		return fmt.Errorf("building the PCM API client: %w", err)
+	}
+	tokenTLS, err := e.cfg.Token.TLS.LoadTLSConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("token.tls: %w", err)
+	}
+	if e.cfg.ClientConfig.TLS.InsecureSkipVerify {
+		e.logger.Warn("tls.insecure_skip_verify is set: the PCM API server certificate is not verified; never use this in production")
+	}
+	if e.cfg.Token.TLS.InsecureSkipVerify {
+		e.logger.Warn("token.tls.insecure_skip_verify is set: the PCM token server certificate is not verified; never use this in production")
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = tokenTLS
+	e.apiHTTP = apiHTTP
+	e.tokenHTTP = &http.Client{Transport: transport, Timeout: e.cfg.Token.Timeout}
+
+	e.tokens = pcmapi.NewTokenSource(pcmapi.TokenConfig{
+		URL:          e.cfg.tokenURL(),
+		ClientID:     e.cfg.Token.ClientID,
+		HTTPClient:   e.tokenHTTP,
+		ExpiryBuffer: e.cfg.Token.ExpiryBuffer,
+		OnRequest:    e.onTokenRequest,
+	})
+	e.client = pcmapi.NewClient(pcmapi.Config{
+		HTTPClient: apiHTTP,
+		Endpoint:   e.cfg.apiEndpoint(),
+		Tokens:     e.tokens,
+		OnResponse: e.onResponse,
+		UserAgent:  userAgent(e.settings.BuildInfo),
+		Logger:     e.logger,
+	})
+	if e.cfg.DeadLetter.Path != "" {
+		if e.deadLetter, err = deadletter.Open(e.cfg.DeadLetter.Path); err != nil {
+			return fmt.Errorf("dead_letter.path: %w", err)
+		}
+	}
+	return nil
+}
+
+func (e *pcmExporter) shutdown(context.Context) error {
+	for _, c := range []*http.Client{e.apiHTTP, e.tokenHTTP} {
+		if c != nil {
+			c.CloseIdleConnections()
+		}
+	}
+	var err error
+	if e.deadLetter != nil {
+		err = e.deadLetter.Close()
+	}
+	e.telemetry.Shutdown()
+	return err
+}
+
+func userAgent(info component.BuildInfo) string {
+	return fmt.Sprintf("%s/%s pcmexporter", info.Command, info.Version)
+}
+
+func (e *pcmExporter) onTokenRequest(outcome string, err error) {
+	e.telemetry.ExporterPcmTokenRequests.Add(context.Background(), 1,
+		metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", outcome))))
+	if err != nil {
+		e.sampled.Error("Could not obtain a PCM token; reports stay queued and are retried", zap.Error(err))
+	}
+}
+
+func (e *pcmExporter) onResponse(path string, status int, d time.Duration) {
+	e.telemetry.ExporterPcmRequestDuration.Record(context.Background(), d.Seconds(),
+		metric.WithAttributeSet(attribute.NewSet(
+			attribute.String("api", e.apiOfPath(path).String()),
+			attribute.Int("status_code", status))))
+}
+
+func (e *pcmExporter) apiOfPath(path string) mapping.API {
+	if path == e.cfg.OpendataReportPath {
+		return mapping.APIOpendata
+	}
+	return mapping.APIPrivate
+}
+
+func (e *pcmExporter) pathOf(api mapping.API) string {
+	if api == mapping.APIOpendata {
+		return e.cfg.OpendataReportPath
+	}
+	return e.cfg.PrivateReportPath
+}
+
+func (e *pcmExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	b := e.buildBatches(td)
+	e.flushCounts(&b.counts)
+	e.writeDeadLetters(b.dead)
+
+	var undelivered []spanRef
+	var retryErr, permanentErr error
+	for _, api := range []mapping.API{mapping.APIPrivate, mapping.APIOpendata} {
+		pending := b.pending[api]
+		if pending == nil {
+			continue
+		}
+		if retryErr != nil {
+			undelivered = append(undelivered, pending.refs...)
+			continue
+		}
+		failed, rErr, pErr := e.send(ctx, api, pending)
+		undelivered = append(undelivered, failed...)
+		retryErr = rErr
+		permanentErr = errors.Join(permanentErr, pErr)
+	}
+	switch {
+	case retryErr != nil:
+		if ra, ok := pcmapi.RetryAfter(retryErr); ok {
+			retryErr = exporterhelper.NewThrottleRetry(retryErr, ra)
+		}
+		// Only the spans whose reports were not delivered go back for retry: no blind resends.
+		return consumererror.NewTraces(retryErr, subset(td, undelivered))
+	case permanentErr != nil:
+		// Already dead-lettered; permanent so that exporterhelper counts them as failed and does not retry.
+		return consumererror.NewPermanent(permanentErr)
+	}
+	return nil
+}
+
+// send delivers one API's reports in POSTs of at most max_batch_size items. A permanent
+// refusal dead-letters what it concerns and goes on with the rest; a retryable failure stops
+// and returns the spans not yet delivered.
+func (e *pcmExporter) send(ctx context.Context, api mapping.API, p *pendingReports) (undelivered []spanRef, retryErr, permanentErr error) {
+	path := e.pathOf(api)
+	for start := 0; start < len(p.items); {
+		end := min(start+e.cfg.MaxBatchSize, len(p.items))
+		results, err := e.client.Send(ctx, path, p.items[start:end])
+		e.account(api, p, start, results)
+		rest := start + len(results)
+		if err == nil {
+			start = end
+			continue
+		}
+		if !pcmapi.IsPermanent(err) {
+			return p.refs[rest:], fmt.Errorf("sending %s reports to PCM: %w", api, err), permanentErr
+		}
+		// A 413 that reaches us concerns the one item that is too large on its own: only that
+		// item is refused. Any other permanent answer refuses the rest of the POST.
+		refused := end
+		var se *pcmapi.StatusError
+		if errors.As(err, &se) && se.StatusCode == http.StatusRequestEntityTooLarge {
+			refused = rest + 1
+		}
+		e.logger.Error("PCM refused reports permanently; they are dead-lettered. Check the certificate, organisation and headers.",
+			zap.String("api", api.String()), zap.Int("reports", refused-rest), zap.Error(err))
+		e.reject(api, p, rest, refused, err)
+		permanentErr = errors.Join(permanentErr, fmt.Errorf("sending %s reports to PCM: %w", api, err))
+		start = refused
+	}
+	return nil, nil, permanentErr
+}
+
+// account counts PCM's per-item answers and dead-letters the DISCARDED items.
+func (e *pcmExporter) account(api mapping.API, p *pendingReports, offset int, results []pcmapi.ItemResult) {
+	var counts outcomeCounts
+	var dead []deadletter.Entry
+	for i, r := range results {
+		idx := offset + i
+		role := p.roles[idx]
+		if !r.Discarded() {
+			counts.add(api, role, outcomeAccepted, 1)
+			continue
+		}
+		counts.add(api, role, outcomeDiscarded, 1)
+		e.sampled.Warn("PCM discarded a report; it is kept in the dead letter and will not be resent as it is",
+			zap.String("api", api.String()), zap.String("message", r.Message), zap.String("endpoint", p.endpoints[idx]))
+		dead = append(dead, deadletter.Entry{
+			Time: e.now().UTC(), Stage: deadletter.StageDiscarded, Reason: r.Message, API: api.String(),
+			ReportID: r.ReportID, TraceID: p.refs[idx].traceID(), SpanID: p.refs[idx].spanID(),
+			Report: json.RawMessage(p.items[idx]),
+		})
+	}
+	e.flushCounts(&counts)
+	e.writeDeadLetters(dead)
+}
+
+// reject dead-letters items [from, to) after a permanent whole-request error.
+func (e *pcmExporter) reject(api mapping.API, p *pendingReports, from, to int, cause error) {
+	var counts outcomeCounts
+	dead := make([]deadletter.Entry, 0, to-from)
+	for idx := from; idx < to; idx++ {
+		counts.add(api, p.roles[idx], outcomeFailed, 1)
+		dead = append(dead, deadletter.Entry{
+			Time: e.now().UTC(), Stage: deadletter.StageRejected, Reason: cause.Error(), API: api.String(),
+			TraceID: p.refs[idx].traceID(), SpanID: p.refs[idx].spanID(), Report: json.RawMessage(p.items[idx]),
+		})
+	}
+	e.flushCounts(&counts)
+	e.writeDeadLetters(dead)
+}
+
+func (e *pcmExporter) writeDeadLetters(entries []deadletter.Entry) {
+	if e.deadLetter == nil || len(entries) == 0 {
+		return
+	}
+	if err := e.deadLetter.Write(entries); err != nil {
+		e.sampled.Error("Could not write the dead-letter file; the reports are only in this log",
+			zap.Error(err), zap.Int("reports", len(entries)), zap.Any("entries", entries))
+	}
+}
+
+func (e *pcmExporter) flushCounts(c *outcomeCounts) {
+	ctx := context.Background()
+	for api := range c.reports {
+		for role := range c.reports[api] {
+			for outcome, n := range c.reports[api][role] {
+				if n == 0 {
+					continue
+				}
+				e.telemetry.ExporterPcmReports.Add(ctx, n, metric.WithAttributeSet(attribute.NewSet(
+					attribute.String("api", mapping.API(api).String()),
+					attribute.String("role", mapping.Role(role).String()),
+					attribute.String("outcome", outcomeNames[outcome]))))
+			}
+		}
+	}
+	for reason, n := range c.skipped {
+		e.telemetry.ExporterPcmSpansSkipped.Add(ctx, n, metric.WithAttributeSet(attribute.NewSet(
+			attribute.String("reason", string(reason)))))
+	}
+	*c = outcomeCounts{}
+}

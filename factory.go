@@ -1,0 +1,92 @@
+package pcmexporter // import "github.com/pcm-otel/pcmexporter"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/pcm-otel/pcmexporter/internal/metadata"
+)
+
+// NewFactory creates the factory of the pcm exporter.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		exporter.WithTraces(createTraces, metadata.TracesStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	httpCfg := confighttp.NewDefaultClientConfig()
+	httpCfg.Timeout = 30 * time.Second // confighttp's default is no timeout at all
+
+	return &Config{
+		ClientConfig: httpCfg,
+		QueueConfig:  configoptional.Some(defaultQueueConfig()),
+		RetryConfig:  defaultRetryConfig(),
+		Environment:  EnvironmentSandbox,
+		Token: TokenConfig{
+			Timeout:      10 * time.Second,
+			ExpiryBuffer: 5 * time.Minute,
+		},
+		PrivateReportPath:  "/report-api/v1/private/report/",
+		OpendataReportPath: "/report-api/v1/opendata/report",
+		MaxBatchSize:       maxItemsPerPOST,
+		Counterparts: CounterpartsConfig{
+			ServerOrgIDAttribute: "pcm.server_org_id",
+			ClientOrgIDAttribute: "pcm.client_org_id",
+		},
+	}
+}
+
+// defaultQueueConfig batches by default: PCM takes arrays of up to 5000 items, and one POST
+// per span would hit its 300 req/s rate limit long before the collector is busy.
+func defaultQueueConfig() exporterhelper.QueueBatchConfig {
+	q := exporterhelper.NewDefaultQueueConfig()
+	q.Sizer = exporterhelper.RequestSizerTypeItems
+	q.QueueSize = 200_000
+	q.NumConsumers = 4
+
+	b := exporterhelper.NewDefaultBatchConfig()
+	b.FlushTimeout = 5 * time.Second
+	b.MinSize = 1000
+	b.MaxSize = maxItemsPerPOST
+	q.Batch = configoptional.Some(b)
+	return q
+}
+
+// defaultRetryConfig keeps retrying for hours: a PCM outage must not drop reports that can
+// still be delivered within PCM's 7-day window. The limit is max_elapsed_time per batch.
+func defaultRetryConfig() configretry.BackOffConfig {
+	r := configretry.NewDefaultBackOffConfig()
+	r.InitialInterval = 5 * time.Second
+	r.MaxInterval = 5 * time.Minute
+	r.MaxElapsedTime = 24 * time.Hour
+	return r
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
+	c := cfg.(*Config)
+	exp, err := newExporter(c, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces,
+		exporterhelper.WithStart(exp.start),
+		exporterhelper.WithShutdown(exp.shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		// Each HTTP attempt is bounded by the client timeout; an exporterhelper timeout would
+		// also cut the token fetch and the 413 split loop short.
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
+		exporterhelper.WithRetry(c.RetryConfig),
+		exporterhelper.WithQueue(c.QueueConfig),
+	)
+}

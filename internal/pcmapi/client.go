@@ -1,0 +1,288 @@
+package pcmapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+const (
+	// DefaultMaxBodyBytes keeps a POST under PCM's 10 MB limit (413 above it), read as 10^7
+	// bytes, the stricter of MB and MiB, with 64 KiB to spare for anything a proxy adds.
+	DefaultMaxBodyBytes = 10_000_000 - 64<<10
+
+	// maxDrainBytes is how much of an unread body is drained so the connection can be reused;
+	// beyond that, closing is cheaper than reading.
+	maxDrainBytes = 64 << 10
+	// maxResultBytes bounds the per-item answer: 5000 ReportResponses of at most ~450 bytes
+	// each are about 2 MB.
+	maxResultBytes = 16 << 20
+)
+
+// Config configures a Client.
+type Config struct {
+	HTTPClient *http.Client // built by the exporter from confighttp (TLS trust, timeout, proxy, headers); nil → http.DefaultClient
+	Endpoint   string       // API base URL, e.g. https://api.pcm.sandbox.openfinancebrasil.org.br
+	Tokens     *TokenSource // required
+	// MaxBodyBytes bounds one POST body; 0 (or negative) → DefaultMaxBodyBytes.
+	MaxBodyBytes int
+	// OnResponse, if set, is called after every report POST attempt with the path, HTTP status
+	// (0 on transport error) and duration. It must not block.
+	OnResponse func(path string, status int, d time.Duration)
+	UserAgent  string
+	// Logger, if set, receives a warning when PCM's per-item answer does not match the request
+	// (see Send). nil → no logging.
+	Logger *zap.Logger
+}
+
+// Client sends reports to the PCM API. It is safe for concurrent use.
+type Client struct {
+	http    *http.Client
+	base    string
+	tokens  *TokenSource
+	maxBody int
+	onResp  func(string, int, time.Duration)
+	ua      string
+	logger  *zap.Logger
+	now     func() time.Time // time.Now; replaced by tests
+}
+
+// NewClient returns a Client for cfg.
+func NewClient(cfg Config) *Client {
+	c := &Client{
+		http:    cfg.HTTPClient,
+		base:    strings.TrimRight(cfg.Endpoint, "/"),
+		tokens:  cfg.Tokens,
+		maxBody: cfg.MaxBodyBytes,
+		onResp:  cfg.OnResponse,
+		ua:      cfg.UserAgent,
+		logger:  cfg.Logger,
+		now:     time.Now,
+	}
+	if c.http == nil {
+		c.http = http.DefaultClient
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxBodyBytes
+	}
+	if c.logger == nil {
+		c.logger = zap.NewNop()
+	}
+	return c
+}
+
+// Send POSTs items (each one already-encoded JSON object) to Endpoint+path as JSON arrays and
+// returns one ItemResult per item, in order.
+//
+// Items are split into several POSTs when the body would exceed MaxBodyBytes, and a batch PCM
+// answers with 413 is split in halves and resent (recursively). An item larger than
+// MaxBodyBytes on its own is sent alone: PCM decides, and a 413 for it is permanent.
+//
+// On error, the returned results cover a delivered prefix of items: PCM has answered for
+// items[:len(results)] (accepted or discarded) and items[len(results):] were not delivered, so
+// the caller retries exactly the rest. After a transport error PCM may still have received the
+// failed POST; without an idempotency key in the PCM API, that batch is the only possible
+// duplicate.
+//
+// When PCM answers 2xx (or 400 with per-item results) but with fewer results than items, or
+// with an unreadable body, the items without a result get Status StatusUnknown and a Message
+// saying why, and count as accepted: PCM took the request, so a resend would most likely
+// duplicate them. Extra results are ignored. Both cases are logged as warnings to
+// Config.Logger.
+func (c *Client) Send(ctx context.Context, path string, items [][]byte) ([]ItemResult, error) {
+	if err := checkItems(items); err != nil {
+		return nil, err
+	}
+	results := make([]ItemResult, 0, len(items))
+	for start := 0; start < len(items); {
+		end := c.chunkEnd(items, start)
+		res, err := c.sendSplitting(ctx, path, items[start:end])
+		results = append(results, res...)
+		if err != nil {
+			return results, err
+		}
+		start = end
+	}
+	return results, nil
+}
+
+// checkItems rejects items that would make the whole array invalid JSON (PCM would then refuse
+// every report of the batch with 400), or that are not objects (PCM discards those anyway).
+func checkItems(items [][]byte) error {
+	for i, it := range items {
+		trimmed := bytes.TrimSpace(it)
+		if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+			return fmt.Errorf("%w: item %d is not a JSON object", ErrInvalidRequest, i)
+		}
+	}
+	return nil
+}
+
+// chunkEnd returns the end of the largest run of items from start whose array body fits
+// maxBody; at least one item.
+func (c *Client) chunkEnd(items [][]byte, start int) int {
+	size := len("[]") + len(items[start])
+	end := start + 1
+	for end < len(items) && size+len(",")+len(items[end]) <= c.maxBody {
+		size += len(",") + len(items[end])
+		end++
+	}
+	return end
+}
+
+// sendSplitting posts items, splitting in halves on 413. The first half is fully answered
+// before the second is sent, which keeps the delivered-prefix contract.
+func (c *Client) sendSplitting(ctx context.Context, path string, items [][]byte) ([]ItemResult, error) {
+	results, err := c.post(ctx, path, items)
+	var se *StatusError
+	if len(items) < 2 || !errors.As(err, &se) || se.StatusCode != http.StatusRequestEntityTooLarge {
+		return results, err
+	}
+	mid := len(items) / 2
+	first, err := c.sendSplitting(ctx, path, items[:mid])
+	if err != nil {
+		return first, err
+	}
+	second, err := c.sendSplitting(ctx, path, items[mid:])
+	return append(first, second...), err
+}
+
+// post sends one array; on 401 it refreshes the token and resends once.
+func (c *Client) post(ctx context.Context, path string, items [][]byte) ([]ItemResult, error) {
+	body := encodeArray(items)
+	token, err := c.tokens.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	results, err := c.attempt(ctx, path, body, token, len(items))
+	var se *StatusError
+	if !errors.As(err, &se) || se.StatusCode != http.StatusUnauthorized {
+		return results, err
+	}
+	c.tokens.invalidate(token)
+	if token, err = c.tokens.Token(ctx); err != nil {
+		return nil, err
+	}
+	return c.attempt(ctx, path, body, token, len(items))
+}
+
+// encodeArray joins already-encoded items into a JSON array without re-encoding them.
+func encodeArray(items [][]byte) []byte {
+	n := len("[]") + max(len(items)-1, 0)
+	for _, it := range items {
+		n += len(it)
+	}
+	body := make([]byte, 0, n)
+	body = append(body, '[')
+	for i, it := range items {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, it...)
+	}
+	return append(body, ']')
+}
+
+// attempt makes one POST and interprets the answer.
+func (c *Client) attempt(ctx context.Context, path string, body []byte, token string, n int) ([]ItemResult, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(path), bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	if c.ua != "" {
+		req.Header.Set("User-Agent", c.ua)
+	}
+
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.observe(path, 0, time.Since(start))
+		return nil, fmt.Errorf("sending PCM reports: %w", err)
+	}
+	defer drainClose(resp.Body)
+	results, err := c.interpret(resp, path, token, n)
+	c.observe(path, resp.StatusCode, time.Since(start))
+	return results, err
+}
+
+func (c *Client) url(path string) string {
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	return c.base + path // path verbatim: PCM's private path keeps its trailing slash
+}
+
+func (c *Client) observe(path string, status int, d time.Duration) {
+	if c.onResp != nil {
+		c.onResp(path, status, d)
+	}
+}
+
+// interpret maps a response to per-item results or a StatusError (PCM-REFERENCE §4.4).
+func (c *Client) interpret(resp *http.Response, path, token string, n int) ([]ItemResult, error) {
+	code := resp.StatusCode
+	switch {
+	case code >= 200 && code < 300:
+		// PCM took the request. A body cut short does not change that: never an error here,
+		// or the caller would resend accepted reports.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResultBytes))
+		results, ok := parseResults(body, token)
+		return c.complete(results, ok, n, path, code), nil
+	case code == http.StatusBadRequest:
+		// Decision 7: a 400 that carries per-item results is handled like 207.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResultBytes))
+		if results, ok := parseResults(body, token); ok && len(results) > 0 {
+			return c.complete(results, true, n, path, code), nil
+		}
+		return nil, c.statusError(resp, body, token)
+	default:
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxDrainBytes))
+		return nil, c.statusError(resp, body, token)
+	}
+}
+
+func (c *Client) statusError(resp *http.Response, body []byte, token string) *StatusError {
+	se := &StatusError{StatusCode: resp.StatusCode, Message: errorMessage(body, token)}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		se.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+	}
+	return se
+}
+
+// complete makes exactly n results from PCM's answer (see Send for why missing ones are
+// StatusUnknown rather than an error).
+func (c *Client) complete(results []ItemResult, ok bool, n int, path string, code int) []ItemResult {
+	if ok && len(results) == n {
+		return results
+	}
+	why := fmt.Sprintf("PCM answered HTTP %d with %d results for %d reports", code, len(results), n)
+	if !ok {
+		why = fmt.Sprintf("PCM answered HTTP %d without readable per-report results", code)
+	}
+	c.logger.Warn("PCM's answer does not match the request; reports without a result count as accepted and are not resent",
+		zap.String("path", path), zap.Int("status", code), zap.Int("reports", n), zap.Int("results", len(results)), zap.Bool("readable", ok))
+	out := make([]ItemResult, n)
+	copy(out, results) // extra results are dropped here
+	for i := len(results); i < n; i++ {
+		out[i] = ItemResult{Status: StatusUnknown, Message: why}
+	}
+	return out
+}
+
+// drainClose reads what is left of a body (bounded) and closes it, so the connection can be
+// reused.
+func drainClose(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, maxDrainBytes)
+	_ = body.Close()
+}

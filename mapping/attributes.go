@@ -1,0 +1,258 @@
+package mapping
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// AttributeNames: every span attribute name the mapper reads beyond semantic conventions is
+// configurable. Zero-value fields take the defaults of DefaultAttributeNames.
+type AttributeNames struct {
+	InteractionID        []string // default: http.request.header.x-fapi-interaction-id, http.response.header.x-fapi-interaction-id (first valid wins)
+	ServerOrgID          string   // default pcm.server_org_id
+	ClientOrgID          string   // default pcm.client_org_id
+	ClientSSID           string   // default pcm.client_ss_id
+	CorrelationID        string   // default pcm.correlation_id
+	AdditionalInfoPrefix string   // default "pcm.additional_info."
+}
+
+// DefaultAttributeNames returns the names of DESIGN.md §4.
+func DefaultAttributeNames() AttributeNames {
+	return AttributeNames{
+		InteractionID: []string{
+			"http.request.header.x-fapi-interaction-id",
+			"http.response.header.x-fapi-interaction-id",
+		},
+		ServerOrgID:          "pcm.server_org_id",
+		ClientOrgID:          "pcm.client_org_id",
+		ClientSSID:           "pcm.client_ss_id",
+		CorrelationID:        "pcm.correlation_id",
+		AdditionalInfoPrefix: "pcm.additional_info.",
+	}
+}
+
+// withDefaults fills empty fields (and drops empty interaction-id names).
+func (n AttributeNames) withDefaults() AttributeNames {
+	d := DefaultAttributeNames()
+	var ids []string
+	for _, name := range n.InteractionID {
+		if name != "" {
+			ids = append(ids, name)
+		}
+	}
+	if len(ids) > 0 {
+		d.InteractionID = ids
+	}
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{
+		{&d.ServerOrgID, n.ServerOrgID},
+		{&d.ClientOrgID, n.ClientOrgID},
+		{&d.ClientSSID, n.ClientSSID},
+		{&d.CorrelationID, n.CorrelationID},
+		{&d.AdditionalInfoPrefix, n.AdditionalInfoPrefix},
+	} {
+		if f.v != "" {
+			*f.dst = f.v
+		}
+	}
+	return d
+}
+
+// Semantic-convention attribute names, stable first and legacy (semconv ≤ 1.20) second.
+const (
+	attrMethod          = "http.request.method"
+	attrMethodLegacy    = "http.method"
+	attrStatus          = "http.response.status_code"
+	attrStatusLegacy    = "http.status_code"
+	attrURLFull         = "url.full"
+	attrURLFullLegacy   = "http.url"
+	attrScheme          = "url.scheme"
+	attrSchemeLegacy    = "http.scheme"
+	attrServerAddr      = "server.address"
+	attrServerPort      = "server.port"
+	attrPeerName        = "net.peer.name"
+	attrPeerPort        = "net.peer.port"
+	attrURLPath         = "url.path"
+	attrTarget          = "http.target"
+	attrRoute           = "http.route"
+	attrClientAddr      = "client.address"
+	attrClientIPLegacy  = "http.client_ip"
+	attrErrorType       = "error.type"
+	attrExceptionType   = "exception.type"
+	attrExceptionMsg    = "exception.message"
+	eventNameException  = "exception"
+	methodOther         = "_OTHER"
+	additionalClientIP  = "clientIp"
+	additionalTokenID   = "tokenId"
+	additionalConsentID = "consentId"
+)
+
+// attr is an optional attribute value: pdata's zero Value panics on Type(), so presence is kept
+// next to it.
+type attr struct {
+	v  pcommon.Value
+	ok bool
+}
+
+// spanAttrs holds the semantic-convention attributes of one span, collected in a single pass
+// over the attribute map (a pcommon.Map lookup is a linear scan, so one pass beats a dozen Gets).
+type spanAttrs struct {
+	method, methodLegacy     attr
+	status, statusLegacy     attr
+	urlFull, urlFullLegacy   attr
+	scheme, schemeLegacy     attr
+	serverAddr, serverPort   attr
+	peerName, peerPort       attr
+	urlPath, target, route   attr
+	clientAddr, clientIPLgcy attr
+	errorType                attr
+}
+
+func (a *spanAttrs) set(k string, v pcommon.Value) {
+	var dst *attr
+	switch k {
+	case attrMethod:
+		dst = &a.method
+	case attrMethodLegacy:
+		dst = &a.methodLegacy
+	case attrStatus:
+		dst = &a.status
+	case attrStatusLegacy:
+		dst = &a.statusLegacy
+	case attrURLFull:
+		dst = &a.urlFull
+	case attrURLFullLegacy:
+		dst = &a.urlFullLegacy
+	case attrScheme:
+		dst = &a.scheme
+	case attrSchemeLegacy:
+		dst = &a.schemeLegacy
+	case attrServerAddr:
+		dst = &a.serverAddr
+	case attrServerPort:
+		dst = &a.serverPort
+	case attrPeerName:
+		dst = &a.peerName
+	case attrPeerPort:
+		dst = &a.peerPort
+	case attrURLPath:
+		dst = &a.urlPath
+	case attrTarget:
+		dst = &a.target
+	case attrRoute:
+		dst = &a.route
+	case attrClientAddr:
+		dst = &a.clientAddr
+	case attrClientIPLegacy:
+		dst = &a.clientIPLgcy
+	case attrErrorType:
+		dst = &a.errorType
+	default:
+		return
+	}
+	if !dst.ok { // the first occurrence wins, as with pcommon.Map.Get
+		*dst = attr{v: v, ok: true}
+	}
+}
+
+// str returns a string attribute, "" for absent or non-string values.
+func (a attr) str() string {
+	if !a.ok {
+		return ""
+	}
+	return a.v.Str() // "" for other types
+}
+
+// firstStr returns the first non-empty string of a, b.
+func firstStr(a, b attr) string {
+	if s := a.str(); s != "" {
+		return s
+	}
+	return b.str()
+}
+
+// intValue reads an integer attribute: an int, a string holding an int (some SDKs and
+// processors stringify), or an integral double (JSON round-trips).
+func (a attr) intValue() (int64, bool) {
+	if !a.ok {
+		return 0, false
+	}
+	switch a.v.Type() {
+	case pcommon.ValueTypeInt:
+		return a.v.Int(), true
+	case pcommon.ValueTypeStr:
+		n, err := strconv.ParseInt(strings.TrimSpace(a.v.Str()), 10, 64)
+		return n, err == nil
+	case pcommon.ValueTypeDouble:
+		f := a.v.Double()
+		if f == math.Trunc(f) && f >= math.MinInt64 && f < math.MaxInt64 {
+			return int64(f), true
+		}
+	}
+	return 0, false
+}
+
+// headerValue reads a captured header: a string or a string array (semconv), taking the first
+// non-empty element and, when a library joined repeated values with commas, its first part.
+func headerValue(v pcommon.Value) string {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return firstHeaderPart(v.Str())
+	case pcommon.ValueTypeSlice:
+		s := v.Slice()
+		for i := 0; i < s.Len(); i++ {
+			if e := s.At(i); e.Type() == pcommon.ValueTypeStr {
+				if p := firstHeaderPart(e.Str()); p != "" {
+					return p
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func firstHeaderPart(s string) string {
+	if i := strings.IndexByte(s, ','); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}
+
+// plainValue reads a configured pcm.* attribute: a string as is, the first non-empty string of
+// an array (e.g. a captured header), or the text of a scalar; maps and bytes count as absent.
+func plainValue(v pcommon.Value) string {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return v.Str()
+	case pcommon.ValueTypeSlice:
+		s := v.Slice()
+		for i := 0; i < s.Len(); i++ {
+			if e := s.At(i); e.Type() == pcommon.ValueTypeStr && e.Str() != "" {
+				return e.Str()
+			}
+		}
+	case pcommon.ValueTypeInt, pcommon.ValueTypeDouble, pcommon.ValueTypeBool:
+		return v.AsString() // wrong type: keep the text so Validate names the field
+	}
+	return ""
+}
+
+// lookupPlain reads a configured attribute from the span, then from the resource.
+func lookupPlain(span, resource pcommon.Map, hasResource bool, name string) string {
+	if v, ok := span.Get(name); ok {
+		if s := plainValue(v); s != "" {
+			return s
+		}
+	}
+	if hasResource {
+		if v, ok := resource.Get(name); ok {
+			return plainValue(v)
+		}
+	}
+	return ""
+}
