@@ -195,6 +195,15 @@ func (cfg *Config) Validate() error {
 	if cfg.Token.ExpiryBuffer < 0 {
 		add("token.expiry_buffer", "must not be negative, got %s", cfg.Token.ExpiryBuffer)
 	}
+	// PCM and the Open Finance security profile require TLS 1.2 or later.
+	for _, t := range []struct{ key, version string }{
+		{"tls.min_version", cfg.ClientConfig.TLS.MinVersion},
+		{"token.tls.min_version", cfg.Token.TLS.MinVersion},
+	} {
+		if t.version == "1.0" || t.version == "1.1" {
+			add(t.key, "must be 1.2 or 1.3, got %q", t.version)
+		}
+	}
 	if cfg.ClientConfig.Timeout < 0 {
 		add("timeout", "must not be negative, got %s", cfg.ClientConfig.Timeout)
 	}

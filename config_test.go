@@ -156,6 +156,11 @@ max_batch_size: must be between 1 and 5000, got 5001`,
 security_endpoints: path "oauth/token" must start with "/"
 counterparts.hosts: "api.banco-b.example" maps to "banco-b", which is not a UUID`,
 		},
+		{
+			name: "old_tls",
+			wantErr: `tls.min_version: must be 1.2 or 1.3, got "1.1"
+token.tls.min_version: must be 1.2 or 1.3, got "1.0"`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

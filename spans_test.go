@@ -3,6 +3,7 @@ package pcmexporter
 import (
 	"crypto/rand"
 	"fmt"
+	"os"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -92,3 +93,15 @@ func traces(specs ...spanSpec) ptrace.Traces {
 	}
 	return td
 }
+
+func readFile(t interface{ Fatal(...any) }, path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func toString(v any) string { return fmt.Sprint(v) }
+
+func nowMinus(d time.Duration) time.Time { return time.Now().Add(-d) }
