@@ -13,6 +13,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -65,6 +66,36 @@ func NewCA(commonName string, validity time.Duration) (*CA, error) {
 	return &CA{Cert: cert, CertPEM: pemBlock("CERTIFICATE", der), key: key}, nil
 }
 
+// KeyPEM returns the CA's private key (PKCS #8 PEM), so that a development CA can be kept on
+// disk and issue more certificates later.
+func (ca *CA) KeyPEM() ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(ca.key)
+	if err != nil {
+		return nil, err
+	}
+	return pemBlock("PRIVATE KEY", der), nil
+}
+
+// LoadCA reads back a CA written with its KeyPEM.
+func LoadCA(certPEM, keyPEM []byte) (*CA, error) {
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("devpki: %w", err)
+	}
+	cert, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		return nil, fmt.Errorf("devpki: %w", err)
+	}
+	if !cert.IsCA {
+		return nil, errors.New("devpki: not a CA certificate")
+	}
+	key, ok := pair.PrivateKey.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("devpki: the CA key cannot sign")
+	}
+	return &CA{Cert: cert, CertPEM: certPEM, key: key}, nil
+}
+
 // Pool returns a cert pool that trusts only this CA.
 func (ca *CA) Pool() *x509.CertPool {
 	p := x509.NewCertPool()
@@ -90,7 +121,13 @@ func (ca *CA) IssueServer(hosts ...string) (Pair, error) {
 // statement id in the common name.
 func (ca *CA) IssueClient(commonName, orgID string) (Pair, error) {
 	name := pkix.Name{CommonName: commonName, OrganizationalUnit: []string{orgID}, Organization: []string{"pcmexporter dev"}}
-	return ca.issue(ca.leafTemplate(name, x509.ExtKeyUsageClientAuth))
+	return ca.IssueLeaf(name, x509.ExtKeyUsageClientAuth)
+}
+
+// IssueLeaf issues a certificate with any subject, e.g. one that carries the organisation in
+// organizationIdentifier instead of OU.
+func (ca *CA) IssueLeaf(subject pkix.Name, usage x509.ExtKeyUsage) (Pair, error) {
+	return ca.issue(ca.leafTemplate(subject, usage))
 }
 
 func (ca *CA) leafTemplate(subject pkix.Name, usage x509.ExtKeyUsage) *x509.Certificate {

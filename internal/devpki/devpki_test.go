@@ -2,6 +2,7 @@ package devpki
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -42,4 +43,26 @@ func TestMutualTLS(t *testing.T) {
 	withoutCert := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
 	_, err = withoutCert.Get(srv.URL)
 	require.Error(t, err, "a server requiring client certificates must refuse a client without one")
+}
+
+func TestCASurvivesASaveAndLoad(t *testing.T) {
+	ca, err := NewCA("kept CA", time.Hour)
+	require.NoError(t, err)
+	keyPEM, err := ca.KeyPEM()
+	require.NoError(t, err)
+	loaded, err := LoadCA(ca.CertPEM, keyPEM)
+	require.NoError(t, err)
+	leaf, err := loaded.IssueClient("ss", "org")
+	require.NoError(t, err)
+	cert, err := leaf.TLSCertificate()
+	require.NoError(t, err)
+	parsed, err := x509.ParseCertificate(cert.Certificate[0])
+	require.NoError(t, err)
+	_, err = parsed.Verify(x509.VerifyOptions{Roots: ca.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	require.NoError(t, err, "a certificate issued by the loaded CA chains to the original")
+
+	notCA, err := ca.IssueServer("localhost")
+	require.NoError(t, err)
+	_, err = LoadCA(notCA.CertPEM, notCA.KeyPEM)
+	require.ErrorContains(t, err, "not a CA certificate")
 }

@@ -2,19 +2,12 @@ package pcmsim
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -159,7 +152,7 @@ func GenerateDevCerts(opts DevCertsOptions) (*DevCertsResult, error) {
 	}
 	hosts := append(slices.Clone(DefaultServerHosts), opts.Hosts...)
 	if err := g.leaf(ServerCertFile, ServerKeyFile, checkServer(hosts), func() (devpki.Pair, error) {
-		return g.caCert.issueServer(hosts)
+		return g.caCert.IssueServer(hosts...)
 	}); err != nil {
 		return nil, err
 	}
@@ -169,7 +162,7 @@ func GenerateDevCerts(opts DevCertsOptions) (*DevCertsResult, error) {
 		}
 		dir.Orgs[i].CertFile, dir.Orgs[i].KeyFile = o.Name+".crt", o.Name+".key"
 		if err := g.leaf(o.Name+".crt", o.Name+".key", checkClient(o), func() (devpki.Pair, error) {
-			return g.caCert.issueClient(o.SoftwareStatementID, o.OrgID)
+			return g.caCert.IssueClient(o.SoftwareStatementID, o.OrgID)
 		}); err != nil {
 			return nil, err
 		}
@@ -194,7 +187,7 @@ func GenerateDevCerts(opts DevCertsOptions) (*DevCertsResult, error) {
 type devGen struct {
 	dir    string
 	force  bool
-	caCert *fileCA
+	caCert *devpki.CA
 	newCA  bool
 	res    *DevCertsResult
 }
@@ -243,7 +236,7 @@ func (g *devGen) ca() error {
 		_, errKey := os.Stat(keyPath)
 		switch {
 		case errCert == nil && errKey == nil:
-			ca, err := loadFileCA(certPath, keyPath)
+			ca, err := loadCA(certPath, keyPath)
 			if err != nil {
 				return fmt.Errorf("dev-certs: %w (use -force to recreate the CA)", err)
 			}
@@ -254,11 +247,15 @@ func (g *devGen) ca() error {
 			return fmt.Errorf("dev-certs: %s and %s must both exist; use -force to recreate the CA", certPath, keyPath)
 		}
 	}
-	ca, keyPEM, err := newFileCA()
+	ca, err := devpki.NewCA("pcmsim dev CA", devCAValidity)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(certPath, ca.certPEM, 0o644); err != nil {
+	keyPEM, err := ca.KeyPEM()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(certPath, ca.CertPEM, 0o644); err != nil {
 		return err
 	}
 	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
@@ -282,7 +279,7 @@ func (g *devGen) leaf(certName, keyName string, check func(*x509.Certificate) er
 		case err == nil:
 			leaf, err := x509.ParseCertificate(pair.Certificate[0])
 			if err == nil {
-				_, err = leaf.Verify(x509.VerifyOptions{Roots: g.caCert.pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+				_, err = leaf.Verify(x509.VerifyOptions{Roots: g.caCert.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 			}
 			if err == nil {
 				err = check(leaf)
@@ -333,132 +330,21 @@ func checkClient(o Org) func(*x509.Certificate) error {
 	}
 }
 
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
-// fileCA is a CA whose key can be saved and loaded. devpki.CA keeps its key private, so the
-// on-disk dev PKI mirrors devpki's certificate profile here (ECDSA P-256, subject conventions
-// of IssueServer/IssueClient) and returns devpki.Pair values.
-type fileCA struct {
-	cert    *x509.Certificate
-	certPEM []byte
-	key     *ecdsa.PrivateKey
-}
-
-func newFileCA() (*fileCA, []byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "pcmsim dev CA", Organization: []string{"pcmexporter dev"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(devCAValidity),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return nil, nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, nil, err
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	ca := &fileCA{cert: cert, certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key: key}
-	return ca, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
-}
-
-func loadFileCA(certPath, keyPath string) (*fileCA, error) {
-	pair, err := tls.LoadX509KeyPair(certPath, keyPath)
-	if err != nil {
-		return nil, err
-	}
-	key, ok := pair.PrivateKey.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an ECDSA key", keyPath)
-	}
-	cert, err := x509.ParseCertificate(pair.Certificate[0])
-	if err != nil {
-		return nil, err
-	}
-	if !cert.IsCA {
-		return nil, fmt.Errorf("%s is not a CA certificate", certPath)
-	}
+func loadCA(certPath, keyPath string) (*devpki.CA, error) {
 	certPEM, err := os.ReadFile(certPath)
 	if err != nil {
 		return nil, err
 	}
-	return &fileCA{cert: cert, certPEM: certPEM, key: key}, nil
-}
-
-func (ca *fileCA) pool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(ca.cert)
-	return p
-}
-
-func (ca *fileCA) issueServer(hosts []string) (devpki.Pair, error) {
-	tmpl := ca.template(pkix.Name{CommonName: hosts[0]}, x509.ExtKeyUsageServerAuth)
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	return ca.issue(tmpl)
-}
-
-func (ca *fileCA) issueClient(commonName, orgID string) (devpki.Pair, error) {
-	name := pkix.Name{CommonName: commonName, OrganizationalUnit: []string{orgID}, Organization: []string{"pcmexporter dev"}}
-	return ca.issue(ca.template(name, x509.ExtKeyUsageClientAuth))
-}
-
-func (ca *fileCA) template(subject pkix.Name, usage x509.ExtKeyUsage) *x509.Certificate {
-	return &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      subject,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     ca.cert.NotAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-	}
-}
-
-func (ca *fileCA) issue(tmpl *x509.Certificate) (devpki.Pair, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	keyPEM, err := os.ReadFile(keyPath)
 	if err != nil {
-		return devpki.Pair{}, err
+		return nil, err
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
-	if err != nil {
-		return devpki.Pair{}, err
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return devpki.Pair{}, err
-	}
-	return devpki.Pair{
-		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-	}, nil
+	return devpki.LoadCA(certPEM, keyPEM)
 }
 
-func serial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		panic(err)
-	}
-	return n
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // LoadCertPool reads a PEM file of CA certificates.

@@ -10,9 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pcm-otel/pcmexporter/internal/devpki"
 )
 
 func TestParseOrgs(t *testing.T) {
@@ -147,18 +150,17 @@ func TestDevCertsIdempotent(t *testing.T) {
 }
 
 func TestOrgFromOrganizationIdentifier(t *testing.T) {
-	ca, _, err := newFileCA()
+	ca, err := devpki.NewCA("test CA", time.Hour)
 	require.NoError(t, err)
-	tmpl := ca.template(pkix.Name{CommonName: ssA, ExtraNames: []pkix.AttributeTypeAndValue{
+	pair, err := ca.IssueLeaf(pkix.Name{CommonName: ssA, ExtraNames: []pkix.AttributeTypeAndValue{
 		{Type: oidOrganizationIdentifier, Value: "OFBBR-" + orgB},
 	}}, x509.ExtKeyUsageClientAuth)
-	pair, err := ca.issue(tmpl)
 	require.NoError(t, err)
 	cert, err := pair.TLSCertificate()
 	require.NoError(t, err)
 	assert.Equal(t, orgB, orgFromCert(cert.Leaf))
 
-	none, err := ca.issueClient(ssA, "not-a-uuid")
+	none, err := ca.IssueClient(ssA, "not-a-uuid")
 	require.NoError(t, err)
 	cert, err = none.TLSCertificate()
 	require.NoError(t, err)
