@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -39,27 +38,15 @@ type pcmExporter struct {
 	now       func() time.Time
 
 	// set in start
-	apiHTTP    *http.Client
-	tokenHTTP  *http.Client
-	tokens     *pcmapi.TokenSource
+	clients    *PCMClients
 	client     *pcmapi.Client
 	deadLetter *deadletter.Writer
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (*pcmExporter, error) {
-	catalog := mapping.DefaultCatalog()
-	if cfg.EndpointsFile != "" {
-		data, err := os.ReadFile(cfg.EndpointsFile)
-		if err != nil {
-			return nil, fmt.Errorf("endpoints_file: %w", err)
-		}
-		if catalog, err = mapping.ParseCatalog(data, catalog); err != nil {
-			return nil, fmt.Errorf("endpoints_file %s: %w", cfg.EndpointsFile, err)
-		}
-	}
-	mapper, err := mapping.NewMapper(cfg.mappingConfig(catalog))
+	mapper, validator, err := cfg.Mapping()
 	if err != nil {
-		return nil, fmt.Errorf("security_endpoints: %w", err)
+		return nil, err
 	}
 	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
@@ -72,7 +59,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*pcmExporter, error) {
 		logger:    logger,
 		sampled:   logger.WithOptions(zap.WrapCore(rateLimited)),
 		mapper:    mapper,
-		validator: mapping.Validator{Catalog: catalog},
+		validator: validator,
 		telemetry: tb,
 		now:       time.Now,
 	}, nil
@@ -85,40 +72,22 @@ func rateLimited(core zapcore.Core) zapcore.Core {
 }
 
 func (e *pcmExporter) start(ctx context.Context, host component.Host) error {
-	apiHTTP, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.settings.TelemetrySettings)
-	if err != nil {
-		return fmt.Errorf("building the PCM API client: %w", err)
-	}
-	tokenTLS, err := e.cfg.Token.TLS.LoadTLSConfig(ctx)
-	if err != nil {
-		return fmt.Errorf("token.tls: %w", err)
-	}
 	if e.cfg.ClientConfig.TLS.InsecureSkipVerify {
 		e.logger.Warn("tls.insecure_skip_verify is set: the PCM API server certificate is not verified; never use this in production")
 	}
 	if e.cfg.Token.TLS.InsecureSkipVerify {
 		e.logger.Warn("token.tls.insecure_skip_verify is set: the PCM token server certificate is not verified; never use this in production")
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.TLSClientConfig = tokenTLS
-	e.apiHTTP = apiHTTP
-	e.tokenHTTP = &http.Client{Transport: transport, Timeout: e.cfg.Token.Timeout}
-
-	e.tokens = pcmapi.NewTokenSource(pcmapi.TokenConfig{
-		URL:          e.cfg.tokenURL(),
-		ClientID:     e.cfg.Token.ClientID,
-		HTTPClient:   e.tokenHTTP,
-		ExpiryBuffer: e.cfg.Token.ExpiryBuffer,
-		OnRequest:    e.onTokenRequest,
+	clients, err := e.cfg.NewPCMClients(ctx, host, e.settings.TelemetrySettings, ClientHooks{
+		OnTokenRequest: e.onTokenRequest,
+		OnResponse:     e.onResponse,
+		UserAgent:      userAgent(e.settings.BuildInfo),
+		Logger:         e.logger,
 	})
-	e.client = pcmapi.NewClient(pcmapi.Config{
-		HTTPClient: apiHTTP,
-		Endpoint:   e.cfg.apiEndpoint(),
-		Tokens:     e.tokens,
-		OnResponse: e.onResponse,
-		UserAgent:  userAgent(e.settings.BuildInfo),
-		Logger:     e.logger,
-	})
+	if err != nil {
+		return err
+	}
+	e.clients, e.client = clients, clients.API
 	if e.cfg.DeadLetter.Path != "" {
 		if e.deadLetter, err = deadletter.Open(e.cfg.DeadLetter.Path); err != nil {
 			return fmt.Errorf("dead_letter.path: %w", err)
@@ -128,10 +97,8 @@ func (e *pcmExporter) start(ctx context.Context, host component.Host) error {
 }
 
 func (e *pcmExporter) shutdown(context.Context) error {
-	for _, c := range []*http.Client{e.apiHTTP, e.tokenHTTP} {
-		if c != nil {
-			c.CloseIdleConnections()
-		}
+	if e.clients != nil {
+		e.clients.Close()
 	}
 	var err error
 	if e.deadLetter != nil {
