@@ -3,12 +3,15 @@ package pcmexporter // import "github.com/pcm-otel/pcmexporter"
 import (
 	"encoding/json"
 	"sort"
+	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
 	"github.com/pcm-otel/pcmexporter/internal/deadletter"
+	"github.com/pcm-otel/pcmexporter/internal/sla"
 	"github.com/pcm-otel/pcmexporter/mapping"
 )
 
@@ -22,6 +25,7 @@ type spanRef struct {
 
 func (r spanRef) traceID() string { return r.trace.String() }
 func (r spanRef) spanID() string  { return r.span.String() }
+func (r spanRef) key() sla.Key    { return sla.Key{Trace: r.trace, Span: r.span} }
 
 // pendingReports are the encoded, locally valid reports of one API, in span order.
 type pendingReports struct {
@@ -29,6 +33,7 @@ type pendingReports struct {
 	items     [][]byte // one slice of buf per report
 	roles     []mapping.Role
 	endpoints []string
+	times     []time.Time // transaction time of each report, for the SLA metrics
 	refs      []spanRef
 }
 
@@ -39,6 +44,7 @@ func (p *pendingReports) add(r *mapping.Report, ref spanRef) {
 	p.items = append(p.items, p.buf[start:len(p.buf):len(p.buf)])
 	p.roles = append(p.roles, metricRole(r))
 	p.endpoints = append(p.endpoints, r.Endpoint)
+	p.times = append(p.times, r.Timestamp)
 	p.refs = append(p.refs, ref)
 }
 
@@ -94,6 +100,8 @@ func (e *pcmExporter) buildBatches(td ptrace.Traces) batches {
 func (b *batches) keepInvalid(e *pcmExporter, r *mapping.Report, ref spanRef, stage deadletter.Stage, reason string) {
 	api := apiOrPrivate(r.API)
 	b.counts.add(api, metricRole(r), outcomeInvalid, 1)
+	b.counts.reject(sourceLocal, reason)
+	e.backlog.Done(ref.key())
 	e.sampled.Warn("Span maps to a report PCM would discard; it is not sent and is kept in the dead letter",
 		zap.String("stage", string(stage)), zap.String("reason", reason), zap.String("endpoint", r.Endpoint),
 		zap.String("trace_id", ref.traceID()), zap.String("span_id", ref.spanID()))
@@ -170,8 +178,50 @@ var outcomeNames = [numOutcomes]string{"accepted", "discarded", "invalid", "fail
 // outcomeCounts aggregates one push's counts so that each metric is updated once per
 // attribute set, not once per report.
 type outcomeCounts struct {
-	reports [3][3][numOutcomes]int64 // [API][Role][outcome]
-	skipped map[mapping.SkipReason]int64
+	reports  [3][3][numOutcomes]int64 // [API][Role][outcome]
+	skipped  map[mapping.SkipReason]int64
+	rejected map[rejection]int64
+	accepted map[slaClass]int64
+}
+
+type rejection struct{ source, reason string }
+
+type slaClass struct{ day, deadline string }
+
+const (
+	sourceLocal = "local"
+	sourcePCM   = "pcm"
+)
+
+// pcmErrorTypes are the error types of PCM's messages ("<type>: <detail>"); anything else is
+// "other", so that free text never becomes a metric attribute.
+var pcmErrorTypes = []string{
+	"Missing property", "Invalid field value", "Unlisted endpoint", "Invalid payload format",
+	"Requester id mismatch", "Field type mismatch", "Additional property not allowed",
+	"Report is too old", "OrganisationId doesn't exist on Directory",
+}
+
+func errorType(message string) string {
+	for _, t := range pcmErrorTypes {
+		if strings.HasPrefix(message, t) {
+			return t
+		}
+	}
+	return "other"
+}
+
+func (c *outcomeCounts) reject(source, message string) {
+	if c.rejected == nil {
+		c.rejected = map[rejection]int64{}
+	}
+	c.rejected[rejection{source, errorType(message)}]++
+}
+
+func (c *outcomeCounts) accept(transaction, accepted time.Time) {
+	if c.accepted == nil {
+		c.accepted = map[slaClass]int64{}
+	}
+	c.accepted[slaClass{sla.TransactionDay(transaction), sla.Classify(transaction, accepted)}]++
 }
 
 func (c *outcomeCounts) add(api mapping.API, role mapping.Role, outcome int, n int64) {

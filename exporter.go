@@ -21,6 +21,7 @@ import (
 	"github.com/pcm-otel/pcmexporter/internal/deadletter"
 	"github.com/pcm-otel/pcmexporter/internal/metadata"
 	"github.com/pcm-otel/pcmexporter/internal/pcmapi"
+	"github.com/pcm-otel/pcmexporter/internal/sla"
 	"github.com/pcm-otel/pcmexporter/mapping"
 )
 
@@ -35,6 +36,7 @@ type pcmExporter struct {
 	mapper    *mapping.Mapper
 	validator mapping.Validator
 	telemetry *metadata.TelemetryBuilder
+	backlog   *sla.Backlog // reports tried and not yet accepted
 	now       func() time.Time
 
 	// set in start
@@ -53,7 +55,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*pcmExporter, error) {
 		return nil, err
 	}
 	logger := set.Logger
-	return &pcmExporter{
+	e := &pcmExporter{
 		cfg:       cfg,
 		settings:  set,
 		logger:    logger,
@@ -61,8 +63,39 @@ func newExporter(cfg *Config, set exporter.Settings) (*pcmExporter, error) {
 		mapper:    mapper,
 		validator: validator,
 		telemetry: tb,
+		backlog:   sla.NewBacklog(backlogLimit),
 		now:       time.Now,
-	}, nil
+	}
+	if err := e.registerSLAGauges(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// backlogLimit bounds the memory the SLA backlog may take (about 100 bytes a report).
+const backlogLimit = 1_000_000
+
+// atRiskAge is when an undelivered report counts as at risk of PCM's 7-day limit.
+const atRiskAge = 6 * 24 * time.Hour
+
+func (e *pcmExporter) registerSLAGauges() error {
+	if err := e.telemetry.RegisterExporterPcmSLAOldestUndeliveredAgeCallback(func(_ context.Context, o metric.Float64Observer) error {
+		now := e.now()
+		oldest, _ := e.backlog.Stats(now, atRiskAge)
+		age := 0.0
+		if !oldest.IsZero() {
+			age = now.Sub(oldest).Seconds()
+		}
+		o.Observe(age)
+		return nil
+	}); err != nil {
+		return err
+	}
+	return e.telemetry.RegisterExporterPcmSLAReportsAtRiskCallback(func(_ context.Context, o metric.Int64Observer) error {
+		_, risky := e.backlog.Stats(e.now(), atRiskAge)
+		o.Observe(int64(risky))
+		return nil
+	})
 }
 
 // rateLimited lets the first 5 entries with the same message through per minute, then every
@@ -154,6 +187,7 @@ func (e *pcmExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 			continue
 		}
 		if retryErr != nil {
+			e.remember(pending, 0)
 			undelivered = append(undelivered, pending.refs...)
 			continue
 		}
@@ -191,6 +225,7 @@ func (e *pcmExporter) send(ctx context.Context, api mapping.API, p *pendingRepor
 			continue
 		}
 		if !pcmapi.IsPermanent(err) {
+			e.remember(p, rest)
 			return p.refs[rest:], fmt.Errorf("sending %s reports to PCM: %w", api, err), permanentErr
 		}
 		// A 413 that reaches us concerns the one item that is too large on its own: only that
@@ -209,18 +244,31 @@ func (e *pcmExporter) send(ctx context.Context, api mapping.API, p *pendingRepor
 	return nil, nil, permanentErr
 }
 
+// remember puts the reports from index from on in the SLA backlog: tried, not yet accepted.
+func (e *pcmExporter) remember(p *pendingReports, from int) {
+	keys := make([]sla.Key, 0, len(p.refs)-from)
+	for _, ref := range p.refs[from:] {
+		keys = append(keys, ref.key())
+	}
+	e.backlog.Pending(keys, p.times[from:])
+}
+
 // account counts PCM's per-item answers and dead-letters the DISCARDED items.
 func (e *pcmExporter) account(api mapping.API, p *pendingReports, offset int, results []pcmapi.ItemResult) {
 	var counts outcomeCounts
+	now := e.now()
 	var dead []deadletter.Entry
 	for i, r := range results {
 		idx := offset + i
 		role := p.roles[idx]
+		e.backlog.Done(p.refs[idx].key())
 		if !r.Discarded() {
 			counts.add(api, role, outcomeAccepted, 1)
+			counts.accept(p.times[idx], now)
 			continue
 		}
 		counts.add(api, role, outcomeDiscarded, 1)
+		counts.reject(sourcePCM, r.Message)
 		e.sampled.Warn("PCM discarded a report; it is kept in the dead letter and will not be resent as it is",
 			zap.String("api", api.String()), zap.String("message", r.Message), zap.String("endpoint", p.endpoints[idx]))
 		dead = append(dead, deadletter.Entry{
@@ -238,6 +286,7 @@ func (e *pcmExporter) reject(api mapping.API, p *pendingReports, from, to int, c
 	var counts outcomeCounts
 	dead := make([]deadletter.Entry, 0, to-from)
 	for idx := from; idx < to; idx++ {
+		e.backlog.Done(p.refs[idx].key())
 		counts.add(api, p.roles[idx], outcomeFailed, 1)
 		dead = append(dead, deadletter.Entry{
 			Time: e.now().UTC(), Stage: deadletter.StageRejected, Reason: cause.Error(), API: api.String(),
@@ -276,6 +325,14 @@ func (e *pcmExporter) flushCounts(c *outcomeCounts) {
 	for reason, n := range c.skipped {
 		e.telemetry.ExporterPcmSpansSkipped.Add(ctx, n, metric.WithAttributeSet(attribute.NewSet(
 			attribute.String("reason", string(reason)))))
+	}
+	for r, n := range c.rejected {
+		e.telemetry.ExporterPcmRejectedReports.Add(ctx, n, metric.WithAttributeSet(attribute.NewSet(
+			attribute.String("source", r.source), attribute.String("reason", r.reason))))
+	}
+	for class, n := range c.accepted {
+		e.telemetry.ExporterPcmSLAAccepted.Add(ctx, n, metric.WithAttributeSet(attribute.NewSet(
+			attribute.String("transaction_day", class.day), attribute.String("deadline", class.deadline))))
 	}
 	*c = outcomeCounts{}
 }

@@ -22,6 +22,7 @@ type spanSpec struct {
 	clientIP      string
 	errorType     string
 	duration      time.Duration
+	age           time.Duration // how long ago the call started; default one minute
 }
 
 func newUUID() string {
@@ -47,8 +48,11 @@ func traces(specs ...spanSpec) ptrace.Traces {
 	rs.Resource().Attributes().PutStr("service.name", "banco-a-api")
 	spans := rs.ScopeSpans().AppendEmpty().Spans()
 	spans.EnsureCapacity(len(specs))
-	start := time.Now().Add(-time.Minute)
 	for i, s := range specs {
+		start := time.Now().Add(-time.Minute)
+		if s.age != 0 {
+			start = time.Now().Add(-s.age)
+		}
 		span := spans.AppendEmpty()
 		var tid [16]byte
 		var sid [8]byte

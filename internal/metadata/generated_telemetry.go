@@ -3,10 +3,12 @@
 package metadata
 
 import (
+	"context"
 	"errors"
 	"sync"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/embedded"
 	"go.opentelemetry.io/otel/trace"
 
 	"go.opentelemetry.io/collector/component"
@@ -23,13 +25,17 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                      metric.Meter
-	mu                         sync.Mutex
-	registrations              []metric.Registration
-	ExporterPcmReports         metric.Int64Counter
-	ExporterPcmRequestDuration metric.Float64Histogram
-	ExporterPcmSpansSkipped    metric.Int64Counter
-	ExporterPcmTokenRequests   metric.Int64Counter
+	meter                              metric.Meter
+	mu                                 sync.Mutex
+	registrations                      []metric.Registration
+	ExporterPcmRejectedReports         metric.Int64Counter
+	ExporterPcmReports                 metric.Int64Counter
+	ExporterPcmRequestDuration         metric.Float64Histogram
+	ExporterPcmSLAAccepted             metric.Int64Counter
+	ExporterPcmSLAOldestUndeliveredAge metric.Float64ObservableGauge
+	ExporterPcmSLAReportsAtRisk        metric.Int64ObservableGauge
+	ExporterPcmSpansSkipped            metric.Int64Counter
+	ExporterPcmTokenRequests           metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -41,6 +47,56 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterExporterPcmSLAOldestUndeliveredAgeCallback sets callback for observable ExporterPcmSLAOldestUndeliveredAge metric.
+func (builder *TelemetryBuilder) RegisterExporterPcmSLAOldestUndeliveredAgeCallback(cb metric.Float64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerFloat64{inst: builder.ExporterPcmSLAOldestUndeliveredAge, obs: o})
+		return nil
+	}, builder.ExporterPcmSLAOldestUndeliveredAge)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterExporterPcmSLAReportsAtRiskCallback sets callback for observable ExporterPcmSLAReportsAtRisk metric.
+func (builder *TelemetryBuilder) RegisterExporterPcmSLAReportsAtRiskCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ExporterPcmSLAReportsAtRisk, obs: o})
+		return nil
+	}, builder.ExporterPcmSLAReportsAtRisk)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+type observerInt64 struct {
+	embedded.Int64Observer
+	inst metric.Int64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerInt64) Observe(value int64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveInt64(oi.inst, value, opts...)
+}
+
+type observerFloat64 struct {
+	embedded.Float64Observer
+	inst metric.Float64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerFloat64) Observe(value float64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveFloat64(oi.inst, value, opts...)
 }
 
 // Shutdown unregister all registered callbacks for async instruments.
@@ -61,6 +117,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.ExporterPcmRejectedReports, err = builder.meter.Int64Counter(
+		"otelcol_exporter_pcm_rejected_reports",
+		metric.WithDescription("Reports PCM discarded or local validation refused, by source and PCM error type (the text before the colon of PCM's message). [Development]"),
+		metric.WithUnit("{report}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ExporterPcmReports, err = builder.meter.Int64Counter(
 		"otelcol_exporter_pcm_reports",
 		metric.WithDescription("Reports by API, role and outcome (accepted, discarded by PCM, invalid locally, failed permanently). [Development]"),
@@ -72,6 +134,24 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithDescription("Duration of report POSTs to the PCM API. [Development]"),
 		metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries([]float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}...),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterPcmSLAAccepted, err = builder.meter.Int64Counter(
+		"otelcol_exporter_pcm_sla_accepted",
+		metric.WithDescription("Accepted reports by transaction day and by the deadline their acceptance met. [Development]"),
+		metric.WithUnit("{report}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterPcmSLAOldestUndeliveredAge, err = builder.meter.Float64ObservableGauge(
+		"otelcol_exporter_pcm_sla_oldest_undelivered_age",
+		metric.WithDescription("Age of the oldest report that was tried and not yet accepted (0 when none). [Development]"),
+		metric.WithUnit("s"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterPcmSLAReportsAtRisk, err = builder.meter.Int64ObservableGauge(
+		"otelcol_exporter_pcm_sla_reports_at_risk",
+		metric.WithDescription("Reports tried and not yet accepted whose call is more than 6 days old; PCM refuses them after 7. [Development]"),
+		metric.WithUnit("{report}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ExporterPcmSpansSkipped, err = builder.meter.Int64Counter(

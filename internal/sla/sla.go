@@ -1,0 +1,110 @@
+// Package sla follows what the regulator judges an institution by: 95 % of a transaction
+// day's reports accepted by 08:00 (Brasília) of the next day, the rest within 7 days. It
+// classifies accepted reports by that deadline and remembers the reports that were tried
+// but not yet accepted, so an ageing backlog is visible before the deadline passes.
+package sla // import "github.com/pcm-otel/pcmexporter/internal/sla"
+
+import (
+	"sync"
+	"time"
+	_ "time/tzdata" // America/Sao_Paulo must resolve on minimal container images too
+)
+
+// Deadline classes of an accepted report.
+const (
+	OnTime  = "d1_0800" // accepted by 08:00 of D+1 in America/Sao_Paulo
+	D7      = "d7"      // after that, but within 7 days of the transaction
+	Expired = "expired" // 7 days or more after the transaction: PCM refuses it
+)
+
+// ReportLifetime is how long PCM takes a report after its transaction.
+const ReportLifetime = 7 * 24 * time.Hour
+
+var saoPaulo = mustLoad("America/Sao_Paulo")
+
+func mustLoad(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err) // time/tzdata is embedded, so this cannot happen
+	}
+	return loc
+}
+
+// TransactionDay is the report's day in Brasília, as PCM counts it.
+func TransactionDay(ts time.Time) string {
+	return ts.In(saoPaulo).Format(time.DateOnly)
+}
+
+// Classify says which deadline an acceptance at accepted met for a transaction at ts.
+func Classify(ts, accepted time.Time) string {
+	local := ts.In(saoPaulo)
+	nextDay0800 := time.Date(local.Year(), local.Month(), local.Day()+1, 8, 0, 0, 0, saoPaulo)
+	switch {
+	case !accepted.After(nextDay0800):
+		return OnTime
+	case accepted.Sub(ts) < ReportLifetime:
+		return D7
+	default:
+		return Expired
+	}
+}
+
+// Key identifies the span a report was made of.
+type Key struct {
+	Trace [16]byte
+	Span  [8]byte
+}
+
+// Backlog remembers the transaction time of every report that was tried and not yet
+// accepted (nor given up as invalid). It is safe for concurrent use.
+type Backlog struct {
+	mu      sync.Mutex
+	pending map[Key]time.Time
+	limit   int
+}
+
+// NewBacklog keeps at most limit reports (the oldest stay: they are the ones at risk).
+func NewBacklog(limit int) *Backlog {
+	return &Backlog{pending: map[Key]time.Time{}, limit: limit}
+}
+
+// Pending records reports that failed to be delivered for now.
+func (b *Backlog) Pending(keys []Key, times []time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, k := range keys {
+		if _, ok := b.pending[k]; !ok && len(b.pending) >= b.limit {
+			continue
+		}
+		b.pending[k] = times[i]
+	}
+}
+
+// Done forgets a report: accepted, discarded or dead-lettered.
+func (b *Backlog) Done(k Key) {
+	b.mu.Lock()
+	delete(b.pending, k)
+	b.mu.Unlock()
+}
+
+// Stats returns the oldest pending transaction time (zero when none) and how many pending
+// reports are older than atRisk. Entries past PCM's 7-day limit are dropped after they are
+// counted once more: PCM would refuse them anyway, and the map must not grow forever.
+func (b *Backlog) Stats(now time.Time, atRisk time.Duration) (oldest time.Time, risky int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k, ts := range b.pending {
+		age := now.Sub(ts)
+		if age >= atRisk {
+			risky++
+		}
+		if age >= ReportLifetime+24*time.Hour {
+			delete(b.pending, k)
+			continue
+		}
+		if oldest.IsZero() || ts.Before(oldest) {
+			oldest = ts
+		}
+	}
+	return oldest, risky
+}
