@@ -8,7 +8,7 @@ OTELCOL       := $(CURDIR)/_build/otelcol-pcm
 FUZZTIME      ?= 20s
 GO_SOURCES    := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.dev/*') go.mod go.sum
 
-.PHONY: all build test unit e2e fuzz bench lint fmt vet generate clean
+.PHONY: all build run test unit e2e fuzz bench lint fmt vet generate clean
 
 all: build
 
@@ -21,6 +21,11 @@ $(BUILDER):
 $(OTELCOL): $(BUILDER) builder-config.yaml $(GO_SOURCES)
 	$(BUILDER) --config builder-config.yaml
 	@touch $(OTELCOL)
+
+## run: the two-command quickstart: build, dev certificates, pcmsim, collector, two demo banks, reconciliation summary
+##      (RUN_ARGS="-keep-running" keeps it all up; "-duration 30s" or "-count 50" for more traffic)
+run: $(OTELCOL)
+	$(GO) run ./cmd/pcmdemo run -collector $(OTELCOL) $(RUN_ARGS)
 
 ## test: everything CI checks: format, vet, unit tests (race), fuzz smoke, end-to-end with the real collector
 test: lint unit fuzz e2e

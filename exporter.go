@@ -86,14 +86,14 @@ func (e *pcmExporter) registerSLAGauges() error {
 		if !oldest.IsZero() {
 			age = now.Sub(oldest).Seconds()
 		}
-		o.Observe(age)
+		o.Observe(age, e.attrs())
 		return nil
 	}); err != nil {
 		return err
 	}
 	return e.telemetry.RegisterExporterPcmSLAReportsAtRiskCallback(func(_ context.Context, o metric.Int64Observer) error {
 		_, risky := e.backlog.Stats(e.now(), atRiskAge)
-		o.Observe(int64(risky))
+		o.Observe(int64(risky), e.attrs())
 		return nil
 	})
 }
@@ -145,9 +145,15 @@ func userAgent(info component.BuildInfo) string {
 	return fmt.Sprintf("%s/%s pcmexporter", info.Command, info.Version)
 }
 
+// attrs adds the exporter's component id, as exporterhelper does, so that the instances of
+// a conglomerate (pcm/bank_a, pcm/bank_b) have their own series.
+func (e *pcmExporter) attrs(kvs ...attribute.KeyValue) metric.MeasurementOption {
+	return metric.WithAttributeSet(attribute.NewSet(append(kvs, attribute.String("exporter", e.settings.ID.String()))...))
+}
+
 func (e *pcmExporter) onTokenRequest(outcome string, err error) {
 	e.telemetry.ExporterPcmTokenRequests.Add(context.Background(), 1,
-		metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", outcome))))
+		e.attrs(attribute.String("outcome", outcome)))
 	if err != nil {
 		e.sampled.Error("Could not obtain a PCM token; reports stay queued and are retried", zap.Error(err))
 	}
@@ -155,9 +161,7 @@ func (e *pcmExporter) onTokenRequest(outcome string, err error) {
 
 func (e *pcmExporter) onResponse(path string, status int, d time.Duration) {
 	e.telemetry.ExporterPcmRequestDuration.Record(context.Background(), d.Seconds(),
-		metric.WithAttributeSet(attribute.NewSet(
-			attribute.String("api", e.apiOfPath(path).String()),
-			attribute.Int("status_code", status))))
+		e.attrs(attribute.String("api", e.apiOfPath(path).String()), attribute.Int("status_code", status)))
 }
 
 func (e *pcmExporter) apiOfPath(path string) mapping.API {
@@ -315,24 +319,23 @@ func (e *pcmExporter) flushCounts(c *outcomeCounts) {
 				if n == 0 {
 					continue
 				}
-				e.telemetry.ExporterPcmReports.Add(ctx, n, metric.WithAttributeSet(attribute.NewSet(
+				e.telemetry.ExporterPcmReports.Add(ctx, n, e.attrs(
 					attribute.String("api", mapping.API(api).String()),
 					attribute.String("role", mapping.Role(role).String()),
-					attribute.String("outcome", outcomeNames[outcome]))))
+					attribute.String("outcome", outcomeNames[outcome])))
 			}
 		}
 	}
 	for reason, n := range c.skipped {
-		e.telemetry.ExporterPcmSpansSkipped.Add(ctx, n, metric.WithAttributeSet(attribute.NewSet(
-			attribute.String("reason", string(reason)))))
+		e.telemetry.ExporterPcmSpansSkipped.Add(ctx, n, e.attrs(attribute.String("reason", string(reason))))
 	}
 	for r, n := range c.rejected {
-		e.telemetry.ExporterPcmRejectedReports.Add(ctx, n, metric.WithAttributeSet(attribute.NewSet(
-			attribute.String("source", r.source), attribute.String("reason", r.reason))))
+		e.telemetry.ExporterPcmRejectedReports.Add(ctx, n, e.attrs(
+			attribute.String("source", r.source), attribute.String("reason", r.reason)))
 	}
 	for class, n := range c.accepted {
-		e.telemetry.ExporterPcmSLAAccepted.Add(ctx, n, metric.WithAttributeSet(attribute.NewSet(
-			attribute.String("transaction_day", class.day), attribute.String("deadline", class.deadline))))
+		e.telemetry.ExporterPcmSLAAccepted.Add(ctx, n, e.attrs(
+			attribute.String("transaction_day", class.day), attribute.String("deadline", class.deadline)))
 	}
 	*c = outcomeCounts{}
 }

@@ -44,7 +44,12 @@ func startExporter(t *testing.T, cfg *Config) (*pcmExporter, *componenttest.Tele
 }
 
 func reportAttrs(api, role, outcome string) attribute.Set {
-	return attribute.NewSet(attribute.String("api", api), attribute.String("role", role), attribute.String("outcome", outcome))
+	return exporterSet(attribute.String("api", api), attribute.String("role", role), attribute.String("outcome", outcome))
+}
+
+// exporterSet is an attribute set of the exporter's metrics: kvs plus the component id.
+func exporterSet(kvs ...attribute.KeyValue) attribute.Set {
+	return attribute.NewSet(append(kvs, attribute.String("exporter", "pcm"))...)
 }
 
 func TestPushMapsEveryKindDeliversAndAccounts(t *testing.T) {
@@ -108,11 +113,11 @@ func TestPushMapsEveryKindDeliversAndAccounts(t *testing.T) {
 		{Attributes: reportAttrs("private", "CLIENT", "invalid"), Value: 2},
 	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 	metadatatest.AssertEqualExporterPcmSpansSkipped(t, tt, []metricdata.DataPoint[int64]{
-		{Attributes: attribute.NewSet(attribute.String("reason", "not_open_finance")), Value: 1},
-		{Attributes: attribute.NewSet(attribute.String("reason", "span_kind")), Value: 1},
+		{Attributes: exporterSet(attribute.String("reason", "not_open_finance")), Value: 1},
+		{Attributes: exporterSet(attribute.String("reason", "span_kind")), Value: 1},
 	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 	metadatatest.AssertEqualExporterPcmTokenRequests(t, tt, []metricdata.DataPoint[int64]{
-		{Attributes: attribute.NewSet(attribute.String("outcome", "success")), Value: 1},
+		{Attributes: exporterSet(attribute.String("outcome", "success")), Value: 1},
 	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 	duration, err := tt.GetMetric("otelcol_exporter_pcm_request_duration")
 	require.NoError(t, err)
@@ -352,8 +357,8 @@ func TestTokenFailuresAreRetryableAndCounted(t *testing.T) {
 	pcm.mu.Unlock()
 	require.NoError(t, exp.pushTraces(context.Background(), traces(clientCall("GET", accountsURL, 200))))
 	metadatatest.AssertEqualExporterPcmTokenRequests(t, tt, []metricdata.DataPoint[int64]{
-		{Attributes: attribute.NewSet(attribute.String("outcome", "failure")), Value: 1},
-		{Attributes: attribute.NewSet(attribute.String("outcome", "success")), Value: 1},
+		{Attributes: exporterSet(attribute.String("outcome", "failure")), Value: 1},
+		{Attributes: exporterSet(attribute.String("outcome", "success")), Value: 1},
 	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
 

@@ -64,7 +64,7 @@ func TestSLAMetricsFollowTheBacklog(t *testing.T) {
 	want[[2]string{sla.TransactionDay(oldStart), sla.D7}]++
 	var dps []metricdata.DataPoint[int64]
 	for k, v := range want {
-		dps = append(dps, metricdata.DataPoint[int64]{Attributes: attribute.NewSet(
+		dps = append(dps, metricdata.DataPoint[int64]{Attributes: exporterSet(
 			attribute.String("transaction_day", k[0]), attribute.String("deadline", k[1])), Value: v})
 	}
 	metadatatest.AssertEqualExporterPcmSLAAccepted(t, tt, dps, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
@@ -83,8 +83,8 @@ func TestRejectedReportsByErrorType(t *testing.T) {
 	require.NoError(t, exp.pushTraces(context.Background(), traces(
 		clientCall("GET", accountsURL, 200), clientCall("GET", accountsURL, 200), missingOrg)))
 	metadatatest.AssertEqualExporterPcmRejectedReports(t, tt, []metricdata.DataPoint[int64]{
-		{Attributes: attribute.NewSet(attribute.String("source", "pcm"), attribute.String("reason", "Requester id mismatch")), Value: 1},
-		{Attributes: attribute.NewSet(attribute.String("source", "pcm"), attribute.String("reason", "other")), Value: 1},
-		{Attributes: attribute.NewSet(attribute.String("source", "local"), attribute.String("reason", "Missing property")), Value: 1},
+		{Attributes: exporterSet(attribute.String("source", "pcm"), attribute.String("reason", "Requester id mismatch")), Value: 1},
+		{Attributes: exporterSet(attribute.String("source", "pcm"), attribute.String("reason", "other")), Value: 1},
+		{Attributes: exporterSet(attribute.String("source", "local"), attribute.String("reason", "Missing property")), Value: 1},
 	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
