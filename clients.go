@@ -68,7 +68,7 @@ func (cfg *Config) NewPCMClients(ctx context.Context, host component.Host, set c
 	tokenHTTP := &http.Client{Transport: transport, Timeout: cfg.Token.Timeout}
 
 	tokens := pcmapi.NewTokenSource(pcmapi.TokenConfig{
-		URL:          cfg.tokenURL(),
+		URL:          cfg.TokenURL(),
 		ClientID:     cfg.Token.ClientID,
 		HTTPClient:   tokenHTTP,
 		ExpiryBuffer: cfg.Token.ExpiryBuffer,
@@ -76,7 +76,7 @@ func (cfg *Config) NewPCMClients(ctx context.Context, host component.Host, set c
 	})
 	api := pcmapi.NewClient(pcmapi.Config{
 		HTTPClient: apiHTTP,
-		Endpoint:   cfg.apiEndpoint(),
+		Endpoint:   cfg.APIEndpoint(),
 		Tokens:     tokens,
 		OnResponse: hooks.OnResponse,
 		UserAgent:  hooks.UserAgent,

@@ -111,16 +111,16 @@ type DeadLetterConfig struct {
 
 var _ component.Config = (*Config)(nil)
 
-// apiEndpoint is the configured endpoint or the environment's default.
-func (cfg *Config) apiEndpoint() string {
+// APIEndpoint is the PCM API base URL in use: endpoint, or the environment's default.
+func (cfg *Config) APIEndpoint() string {
 	if cfg.ClientConfig.Endpoint != "" {
 		return cfg.ClientConfig.Endpoint
 	}
 	return environmentDefaults[cfg.environment()].api
 }
 
-// tokenURL is the configured token URL or the environment's default.
-func (cfg *Config) tokenURL() string {
+// TokenURL is the token URL in use: token.url, or the environment's default.
+func (cfg *Config) TokenURL() string {
 	if cfg.Token.URL != "" {
 		return cfg.Token.URL
 	}
@@ -174,14 +174,18 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
 
-	if err := checkHTTPSURL(cfg.apiEndpoint()); err != nil {
+	if err := checkHTTPSURL(cfg.APIEndpoint()); err != nil {
 		add("endpoint", "%v", err)
 	}
-	if err := checkHTTPSURL(cfg.tokenURL()); err != nil {
+	if err := checkHTTPSURL(cfg.TokenURL()); err != nil {
 		add("token.url", "%v", err)
 	}
-	if strings.TrimSpace(cfg.Token.ClientID) == "" {
+	switch id := cfg.Token.ClientID; {
+	case strings.TrimSpace(id) == "":
 		add("token.client_id", "required (the client_id of the software statement bound to the certificate)")
+	case strings.TrimSpace(id) != id:
+		// A ${file:...} value read from a file that ends in a newline is the usual cause.
+		add("token.client_id", "has leading or trailing white space")
 	}
 	if cfg.Token.TLS.CertFile == "" && cfg.Token.TLS.CertPem == "" {
 		add("token.tls.cert_file", "required (the mTLS transport certificate; or token.tls.cert_pem)")
