@@ -33,6 +33,8 @@ type pendingReports struct {
 	items     [][]byte // one slice of buf per report
 	roles     []mapping.Role
 	endpoints []string
+	methods   []string
+	ids       []string    // fapiInteractionId, for the reconciliation watch
 	times     []time.Time // transaction time of each report, for the SLA metrics
 	refs      []spanRef
 }
@@ -44,6 +46,8 @@ func (p *pendingReports) add(r *mapping.Report, ref spanRef) {
 	p.items = append(p.items, p.buf[start:len(p.buf):len(p.buf)])
 	p.roles = append(p.roles, metricRole(r))
 	p.endpoints = append(p.endpoints, r.Endpoint)
+	p.methods = append(p.methods, r.HTTPMethod)
+	p.ids = append(p.ids, r.FapiInteractionID)
 	p.times = append(p.times, r.Timestamp)
 	p.refs = append(p.refs, ref)
 }

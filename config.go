@@ -71,6 +71,7 @@ type Config struct {
 	Counterparts        CounterpartsConfig `mapstructure:"counterparts"`
 	Attributes          AttributesConfig   `mapstructure:"attributes"`
 	DeadLetter          DeadLetterConfig   `mapstructure:"dead_letter"`
+	ReconciliationWatch WatchConfig        `mapstructure:"reconciliation_watch"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -107,6 +108,17 @@ type AttributesConfig struct {
 type DeadLetterConfig struct {
 	// Path of a JSON Lines file; empty disables the dead letter (the reports are still logged and counted).
 	Path string `mapstructure:"path"`
+}
+
+// WatchConfig samples delivered private reports and looks them up at PCM after a delay, to
+// count their reconciliation status (PAIRED, PAIRED_INCONSISTENT, UNPAIRED, SINGLE).
+type WatchConfig struct {
+	Enabled     bool          `mapstructure:"enabled"`
+	SampleRatio float64       `mapstructure:"sample_ratio"`
+	Delay       time.Duration `mapstructure:"delay"`
+	RateLimit   float64       `mapstructure:"rate_limit"` // lookups per second
+	MaxPending  int           `mapstructure:"max_pending"`
+	Attempts    int           `mapstructure:"attempts"` // lookups of an id PCM does not know yet
 }
 
 var _ component.Config = (*Config)(nil)
@@ -254,6 +266,23 @@ func (cfg *Config) Validate() error {
 	for i, name := range cfg.Attributes.InteractionID {
 		if strings.TrimSpace(name) == "" {
 			add(fmt.Sprintf("attributes.interaction_id[%d]", i), "must not be empty")
+		}
+	}
+	if w := cfg.ReconciliationWatch; w.Enabled {
+		if w.SampleRatio <= 0 || w.SampleRatio > 1 {
+			add("reconciliation_watch.sample_ratio", "must be in (0, 1], got %v", w.SampleRatio)
+		}
+		if w.Delay < 0 {
+			add("reconciliation_watch.delay", "must not be negative, got %s", w.Delay)
+		}
+		if w.RateLimit <= 0 {
+			add("reconciliation_watch.rate_limit", "must be positive, got %v", w.RateLimit)
+		}
+		if w.MaxPending < 1 {
+			add("reconciliation_watch.max_pending", "must be at least 1, got %d", w.MaxPending)
+		}
+		if w.Attempts < 1 {
+			add("reconciliation_watch.attempts", "must be at least 1, got %d", w.Attempts)
 		}
 	}
 	return errors.Join(errs...)

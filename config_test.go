@@ -39,8 +39,8 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, createDefaultConfig(), cfg, "an empty section is the default config")
 
 	assert.Equal(t, EnvironmentSandbox, cfg.Environment)
-	assert.Equal(t, "https://api.pcm.sandbox.openfinancebrasil.org.br", cfg.apiEndpoint())
-	assert.Equal(t, "https://auth.pcm.sandbox.openfinancebrasil.org.br/token/", cfg.tokenURL())
+	assert.Equal(t, "https://api.pcm.sandbox.openfinancebrasil.org.br", cfg.APIEndpoint())
+	assert.Equal(t, "https://auth.pcm.sandbox.openfinancebrasil.org.br/token/", cfg.TokenURL())
 	assert.Equal(t, "/report-api/v1/private/report/", cfg.PrivateReportPath)
 	assert.Equal(t, "/report-api/v1/opendata/report", cfg.OpendataReportPath)
 	assert.Equal(t, 5000, cfg.MaxBatchSize)
@@ -66,7 +66,7 @@ func TestFullConfig(t *testing.T) {
 	require.NoError(t, confmap.Validate(cfg))
 
 	assert.Equal(t, EnvironmentProduction, cfg.Environment)
-	assert.Equal(t, "https://pcm.example.com:8443", cfg.apiEndpoint())
+	assert.Equal(t, "https://pcm.example.com:8443", cfg.APIEndpoint())
 	assert.Equal(t, 45*time.Second, cfg.ClientConfig.Timeout)
 	assert.Equal(t, "/etc/pcm/api-ca.pem", cfg.ClientConfig.TLS.CAFile)
 	v, ok := cfg.ClientConfig.Headers.Get("X-Institution")
@@ -98,6 +98,7 @@ func TestFullConfig(t *testing.T) {
 		ClientSSID:    "app.software_statement_id", CorrelationID: "app.journey_id", AdditionalInfoPrefix: "pcm.info.",
 	}, cfg.Attributes)
 	assert.Equal(t, "/var/lib/otelcol/pcm-dead-letter.jsonl", cfg.DeadLetter.Path)
+	assert.Equal(t, WatchConfig{Enabled: true, SampleRatio: 0.05, Delay: 30 * time.Minute, RateLimit: 5, MaxPending: 10_000, Attempts: 3}, cfg.ReconciliationWatch)
 	q := cfg.QueueConfig.Get()
 	assert.Equal(t, 2, q.NumConsumers)
 	assert.Equal(t, int64(50000), q.QueueSize)
@@ -118,8 +119,8 @@ func TestMinimalConfigUsesEnvironmentDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, confmap.Validate(cfg))
 	cfg.Environment = EnvironmentProduction
-	assert.Equal(t, "https://api.pcm.openfinancebrasil.org.br", cfg.apiEndpoint())
-	assert.Equal(t, "https://auth.pcm.openfinancebrasil.org.br/token/", cfg.tokenURL())
+	assert.Equal(t, "https://api.pcm.openfinancebrasil.org.br", cfg.APIEndpoint())
+	assert.Equal(t, "https://auth.pcm.openfinancebrasil.org.br/token/", cfg.TokenURL())
 }
 
 func TestInvalidConfigs(t *testing.T) {
@@ -155,6 +156,15 @@ max_batch_size: must be between 1 and 5000, got 5001`,
 			wantErr: `security_endpoints: "/oauth/userinfo" maps to "/userinfo", which is not a security template (/token, /register, /register/{clientId}, /pushed-authorization-request, /revocation, /introspection)
 security_endpoints: path "oauth/token" must start with "/"
 counterparts.hosts: "api.banco-b.example" maps to "banco-b", which is not a UUID`,
+		},
+		{
+			name: "bad_watch",
+			wantErr: `token.client_id: has leading or trailing white space
+reconciliation_watch.sample_ratio: must be in (0, 1], got 1.5
+reconciliation_watch.delay: must not be negative, got -1m0s
+reconciliation_watch.rate_limit: must be positive, got 0
+reconciliation_watch.max_pending: must be at least 1, got 0
+reconciliation_watch.attempts: must be at least 1, got 0`,
 		},
 		{
 			name: "old_tls",

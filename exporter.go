@@ -22,6 +22,7 @@ import (
 	"github.com/pcm-otel/pcmexporter/internal/metadata"
 	"github.com/pcm-otel/pcmexporter/internal/pcmapi"
 	"github.com/pcm-otel/pcmexporter/internal/sla"
+	"github.com/pcm-otel/pcmexporter/internal/watch"
 	"github.com/pcm-otel/pcmexporter/mapping"
 )
 
@@ -43,6 +44,7 @@ type pcmExporter struct {
 	clients    *PCMClients
 	client     *pcmapi.Client
 	deadLetter *deadletter.Writer
+	watcher    *watch.Watcher // nil unless reconciliation_watch.enabled
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (*pcmExporter, error) {
@@ -126,10 +128,36 @@ func (e *pcmExporter) start(ctx context.Context, host component.Host) error {
 			return fmt.Errorf("dead_letter.path: %w", err)
 		}
 	}
+	if w := e.cfg.ReconciliationWatch; w.Enabled {
+		e.watcher = watch.New(watch.Config{
+			SampleRatio: w.SampleRatio, Delay: w.Delay, Rate: w.RateLimit, MaxPending: w.MaxPending, Attempts: w.Attempts,
+		}, e.lookupReport, e.onReconciliation)
+		e.watcher.Start()
+	}
 	return nil
 }
 
+func (e *pcmExporter) lookupReport(ctx context.Context, interactionID string) (string, bool, error) {
+	model, err := e.client.GetReport(ctx, e.cfg.PrivateReportPath, interactionID)
+	if pcmapi.IsNotFound(err) {
+		return "", true, nil
+	}
+	if err != nil {
+		e.sampled.Warn("Reconciliation watch could not look a report up", zap.Error(err))
+		return "", false, err
+	}
+	return model.Status, false, nil
+}
+
+func (e *pcmExporter) onReconciliation(r watch.Report, status string) {
+	e.telemetry.ExporterPcmReconciliation.Add(context.Background(), 1, e.attrs(
+		attribute.String("endpoint", r.Endpoint), attribute.String("method", r.Method), attribute.String("status", status)))
+}
+
 func (e *pcmExporter) shutdown(context.Context) error {
+	if e.watcher != nil {
+		e.watcher.Stop()
+	}
 	if e.clients != nil {
 		e.clients.Close()
 	}
@@ -262,6 +290,7 @@ func (e *pcmExporter) account(api mapping.API, p *pendingReports, offset int, re
 	var counts outcomeCounts
 	now := e.now()
 	var dead []deadletter.Entry
+	var watched []watch.Report
 	for i, r := range results {
 		idx := offset + i
 		role := p.roles[idx]
@@ -269,6 +298,9 @@ func (e *pcmExporter) account(api mapping.API, p *pendingReports, offset int, re
 		if !r.Discarded() {
 			counts.add(api, role, outcomeAccepted, 1)
 			counts.accept(p.times[idx], now)
+			if e.watcher != nil && api == mapping.APIPrivate {
+				watched = append(watched, watch.Report{InteractionID: p.ids[idx], Endpoint: p.endpoints[idx], Method: p.methods[idx]})
+			}
 			continue
 		}
 		counts.add(api, role, outcomeDiscarded, 1)
@@ -283,6 +315,9 @@ func (e *pcmExporter) account(api mapping.API, p *pendingReports, offset int, re
 	}
 	e.flushCounts(&counts)
 	e.writeDeadLetters(dead)
+	if len(watched) > 0 {
+		e.watcher.Add(watched...)
+	}
 }
 
 // reject dead-letters items [from, to) after a permanent whole-request error.

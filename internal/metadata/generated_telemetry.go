@@ -28,6 +28,7 @@ type TelemetryBuilder struct {
 	meter                              metric.Meter
 	mu                                 sync.Mutex
 	registrations                      []metric.Registration
+	ExporterPcmReconciliation          metric.Int64Counter
 	ExporterPcmRejectedReports         metric.Int64Counter
 	ExporterPcmReports                 metric.Int64Counter
 	ExporterPcmRequestDuration         metric.Float64Histogram
@@ -117,6 +118,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.ExporterPcmReconciliation, err = builder.meter.Int64Counter(
+		"otelcol_exporter_pcm_reconciliation",
+		metric.WithDescription("Sampled delivered reports looked up at PCM (reconciliation_watch), by endpoint, method and status. [Development]"),
+		metric.WithUnit("{report}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ExporterPcmRejectedReports, err = builder.meter.Int64Counter(
 		"otelcol_exporter_pcm_rejected_reports",
 		metric.WithDescription("Reports PCM discarded or local validation refused, by source and PCM error type (the text before the colon of PCM's message). [Development]"),

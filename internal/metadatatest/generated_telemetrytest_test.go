@@ -28,12 +28,16 @@ func TestSetupTelemetry(t *testing.T) {
 		observer.Observe(1)
 		return nil
 	}))
+	tb.ExporterPcmReconciliation.Add(context.Background(), 1)
 	tb.ExporterPcmRejectedReports.Add(context.Background(), 1)
 	tb.ExporterPcmReports.Add(context.Background(), 1)
 	tb.ExporterPcmRequestDuration.Record(context.Background(), 1)
 	tb.ExporterPcmSLAAccepted.Add(context.Background(), 1)
 	tb.ExporterPcmSpansSkipped.Add(context.Background(), 1)
 	tb.ExporterPcmTokenRequests.Add(context.Background(), 1)
+	AssertEqualExporterPcmReconciliation(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterPcmRejectedReports(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
