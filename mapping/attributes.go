@@ -8,8 +8,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// AttributeNames: every span attribute name the mapper reads beyond semantic conventions is
-// configurable. Zero-value fields take the defaults of DefaultAttributeNames.
+// AttributeNames lists every span attribute name the mapper reads beyond the HTTP semantic
+// conventions; all of them are configurable. Zero-value fields take the defaults of
+// DefaultAttributeNames.
 type AttributeNames struct {
 	InteractionID        []string // default: http.request.header.x-fapi-interaction-id, http.response.header.x-fapi-interaction-id (first valid wins)
 	ServerOrgID          string   // default pcm.server_org_id
@@ -155,8 +156,14 @@ func (a *spanAttrs) set(k string, v pcommon.Value) {
 	default:
 		return
 	}
-	if !dst.ok { // the first occurrence wins, as with pcommon.Map.Get
-		*dst = attr{v: v, ok: true}
+	dst.setOnce(v)
+}
+
+// setOnce records v unless a value is already there: the first occurrence wins, as with
+// pcommon.Map.Get (maps decoded from raw protobuf may repeat a key).
+func (a *attr) setOnce(v pcommon.Value) {
+	if !a.ok {
+		*a = attr{v: v, ok: true}
 	}
 }
 
@@ -242,17 +249,85 @@ func plainValue(v pcommon.Value) string {
 	return ""
 }
 
-// lookupPlain reads a configured attribute from the span, then from the resource.
-func lookupPlain(span, resource pcommon.Map, hasResource bool, name string) string {
-	if v, ok := span.Get(name); ok {
-		if s := plainValue(v); s != "" {
+// maxScannedIDs interaction-id names are collected in the attribute pass; further names (an
+// unusual configuration) are looked up with Get.
+const maxScannedIDs = 4
+
+// namedAttrs holds the configured (non-semconv) attributes found in one pass over a map.
+type namedAttrs struct {
+	ids                              [maxScannedIDs]attr
+	serverOrg, clientOrg, ssID, corr attr
+}
+
+// scanNamed records k if it is one of the configured attribute names. Callers first test
+// nameLens, which rejects most keys by their length alone.
+func (m *Mapper) scanNamed(k string, v pcommon.Value, n *namedAttrs) {
+	for i, name := range m.names.InteractionID {
+		if i == maxScannedIDs {
+			break
+		}
+		if k == name {
+			n.ids[i].setOnce(v)
+		}
+	}
+	// Not a switch: one attribute may serve several roles (e.g. a single "counterpart org"
+	// attribute configured as both ServerOrgID and ClientOrgID).
+	if k == m.names.ServerOrgID {
+		n.serverOrg.setOnce(v)
+	}
+	if k == m.names.ClientOrgID {
+		n.clientOrg.setOnce(v)
+	}
+	if k == m.names.ClientSSID {
+		n.ssID.setOnce(v)
+	}
+	if k == m.names.CorrelationID {
+		n.corr.setOnce(v)
+	}
+}
+
+// pickPlain returns the span's value of a configured pcm.* attribute, else the resource's.
+func pickPlain(span, resource attr) string {
+	if span.ok {
+		if s := plainValue(span.v); s != "" {
 			return s
 		}
 	}
-	if hasResource {
-		if v, ok := resource.Get(name); ok {
-			return plainValue(v)
-		}
+	if resource.ok {
+		return plainValue(resource.v)
 	}
 	return ""
+}
+
+// interactionID returns the first configured header whose value is a valid, non-zero UUID. When
+// none is valid it keeps the first value present so that Validate names the problem; it never
+// invents one. The all-zero UUID is a "no id" placeholder of some gateways and counts as absent.
+func (m *Mapper) interactionID(named *namedAttrs, attrs pcommon.Map) string {
+	first := ""
+	for i, name := range m.names.InteractionID {
+		var v pcommon.Value
+		if i < maxScannedIDs {
+			if !named.ids[i].ok {
+				continue
+			}
+			v = named.ids[i].v
+		} else {
+			var ok bool
+			if v, ok = attrs.Get(name); !ok {
+				continue
+			}
+		}
+		s := headerValue(v)
+		valid, zero := uuidKind(s)
+		if s == "" || zero {
+			continue
+		}
+		if valid {
+			return s
+		}
+		if first == "" {
+			first = s
+		}
+	}
+	return first
 }

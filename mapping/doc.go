@@ -12,7 +12,9 @@
 //   - encode.go: AppendJSON, a hand-written encoder producing exactly PCM's field names.
 //   - catalog.go, matcher.go: the accepted-endpoint catalog and its allocation-free template trie.
 //   - security.go: authorization-server path rules (.../token, .../register) → security templates.
-//   - attributes.go, urlparts.go, status.go: reading HTTP semantic conventions (stable and legacy).
+//   - attributes.go, urlparts.go, status.go: reading HTTP semantic conventions (stable and legacy)
+//     and the configured pcm.* attributes.
+//   - resolve.go, hosts.go: span path → template and endpointUriPrefix; host → counterpart org.
 //   - mapper.go: Config, NewMapper and Map, the span → report contract of DESIGN.md §4.
 //   - validate.go, patterns.go: PCM's discard rules applied locally, in PCM's message vocabulary.
 //

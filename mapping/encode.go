@@ -29,44 +29,48 @@ const maxValueDepth = 32
 //
 // timestamp is "YYYY-MM-DDTHH:mm:ss.sssZ" in UTC, truncated to the millisecond;
 // processTimespan is a JSON integer; additionalInfo is always an object, {} when empty
-// (Decision 11). Strings are escaped like encoding/json (control characters, quotes,
-// U+2028/U+2029) and invalid UTF-8 becomes U+FFFD, so the output is always valid JSON.
+// (Decision 11). Strings are escaped like encoding/json without HTML escaping (control characters,
+// quotes, U+2028/U+2029) and invalid UTF-8 becomes U+FFFD, so the output is always valid JSON.
 // AppendJSON does not allocate when dst has room.
 func AppendJSON(dst []byte, r *Report) []byte {
 	if r == nil {
 		return append(dst, "null"...)
 	}
+	// Keys are appended as constant fragments (`,"name":`) rather than piece by piece: this runs
+	// once per span and the fragments are most of the bytes.
 	if r.API == APIOpendata {
-		dst = appendStringField(dst, '{', "endpoint", r.Endpoint)
-		dst = appendIntField(dst, "statusCode", int64(r.StatusCode))
-		dst = appendStringField(dst, ',', "httpMethod", r.HTTPMethod)
-		dst = appendTimestampField(dst, r.Timestamp)
-		dst = appendIntField(dst, "processTimespan", r.ProcessTimespan)
+		dst = appendStr(dst, `{"endpoint":`, r.Endpoint)
+		dst = appendInt(dst, `,"statusCode":`, int64(r.StatusCode))
+		dst = appendStr(dst, `,"httpMethod":`, r.HTTPMethod)
+		dst = append(dst, `,"timestamp":"`...)
+		dst = appendTimestamp(dst, r.Timestamp)
+		dst = appendInt(dst, `","processTimespan":`, r.ProcessTimespan)
 		dst = append(dst, `,"additionalInfo":`...)
 		dst = appendAdditionalInfo(dst, r.ClientIP, r.AdditionalInfo)
 		return append(dst, '}')
 	}
 
-	sep := byte('{')
 	if r.FapiInteractionID != "" {
-		dst = appendStringField(dst, sep, "fapiInteractionId", r.FapiInteractionID)
-		sep = ','
+		dst = appendStr(dst, `{"fapiInteractionId":`, r.FapiInteractionID)
+		dst = appendStr(dst, `,"endpoint":`, r.Endpoint)
+	} else {
+		dst = appendStr(dst, `{"endpoint":`, r.Endpoint)
 	}
-	dst = appendStringField(dst, sep, "endpoint", r.Endpoint)
-	dst = appendIntField(dst, "statusCode", int64(r.StatusCode))
-	dst = appendStringField(dst, ',', "httpMethod", r.HTTPMethod)
-	dst = appendStringField(dst, ',', "clientOrgId", r.ClientOrgID)
-	dst = appendStringField(dst, ',', "serverOrgId", r.ServerOrgID)
+	dst = appendInt(dst, `,"statusCode":`, int64(r.StatusCode))
+	dst = appendStr(dst, `,"httpMethod":`, r.HTTPMethod)
+	dst = appendStr(dst, `,"clientOrgId":`, r.ClientOrgID)
+	dst = appendStr(dst, `,"serverOrgId":`, r.ServerOrgID)
 	if r.Role != RoleServer {
-		dst = appendStringField(dst, ',', "clientSSId", r.ClientSSID)
-		dst = appendStringField(dst, ',', "endpointUriPrefix", r.EndpointURIPrefix)
+		dst = appendStr(dst, `,"clientSSId":`, r.ClientSSID)
+		dst = appendStr(dst, `,"endpointUriPrefix":`, r.EndpointURIPrefix)
 		if r.CorrelationID != "" {
-			dst = appendStringField(dst, ',', "correlationId", r.CorrelationID)
+			dst = appendStr(dst, `,"correlationId":`, r.CorrelationID)
 		}
 	}
-	dst = appendTimestampField(dst, r.Timestamp)
-	dst = appendIntField(dst, "processTimespan", r.ProcessTimespan)
-	dst = appendStringField(dst, ',', "role", r.Role.String())
+	dst = append(dst, `,"timestamp":"`...)
+	dst = appendTimestamp(dst, r.Timestamp)
+	dst = appendInt(dst, `","processTimespan":`, r.ProcessTimespan)
+	dst = appendStr(dst, `,"role":`, r.Role.String())
 	dst = append(dst, `,"additionalInfo":`...)
 	dst = appendAdditionalInfo(dst, "", r.AdditionalInfo)
 	return append(dst, '}')
@@ -77,46 +81,67 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 	return AppendJSON(nil, r), nil
 }
 
-// appendStringField appends `<sep>"name":"value"`; name is a trusted constant.
-func appendStringField(dst []byte, sep byte, name, value string) []byte {
-	dst = append(dst, sep, '"')
-	dst = append(dst, name...)
-	dst = append(dst, '"', ':')
-	return appendString(dst, value)
+// appendStr appends a key fragment and a JSON string.
+func appendStr(dst []byte, key, value string) []byte {
+	return appendString(append(dst, key...), value)
 }
 
-func appendIntField(dst []byte, name string, v int64) []byte {
-	dst = append(dst, ',', '"')
-	dst = append(dst, name...)
-	dst = append(dst, '"', ':')
-	return strconv.AppendInt(dst, v, 10)
+// appendInt appends a key fragment and a JSON integer.
+func appendInt(dst []byte, key string, v int64) []byte {
+	return strconv.AppendInt(append(dst, key...), v, 10)
 }
 
-func appendTimestampField(dst []byte, t time.Time) []byte {
-	dst = append(dst, `,"timestamp":"`...)
-	dst = appendTimestamp(dst, t)
-	return append(dst, '"')
-}
-
-// appendTimestamp writes t in TimestampLayout. Digits are written by hand (time.AppendFormat
-// parses the layout on every call); years outside 0–9999 fall back to the standard formatter.
+// appendTimestamp writes t in TimestampLayout, several times faster than time.AppendFormat,
+// which interprets the layout and splits the date twice (Date and Clock). Years outside 0–9999
+// fall back to the standard formatter.
 func appendTimestamp(dst []byte, t time.Time) []byte {
-	t = t.UTC()
-	year, month, day := t.Date()
-	if year < 0 || year > 9999 {
-		return t.AppendFormat(dst, TimestampLayout)
+	const minUnix, maxUnix = -62167219200, 253402300799 // 0000-01-01 and 9999-12-31T23:59:59 UTC
+	sec := t.Unix()
+	if sec < minUnix || sec > maxUnix {
+		return t.UTC().AppendFormat(dst, TimestampLayout)
 	}
-	hour, minute, sec := t.Clock()
-	ms := t.Nanosecond() / int(time.Millisecond)
-	dst = append(dst,
-		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
-		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',
-		byte('0'+day/10), byte('0'+day%10), 'T',
-		byte('0'+hour/10), byte('0'+hour%10), ':',
-		byte('0'+minute/10), byte('0'+minute%10), ':',
-		byte('0'+sec/10), byte('0'+sec%10), '.',
-		byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
-	return dst
+	s := uint64(sec - minUnix) // seconds since 0000-01-01T00:00:00Z; unsigned keeps divisions cheap
+	days, secOfDay := s/86400, s%86400
+	hour, minute, second := secOfDay/3600, secOfDay/60%60, secOfDay%60
+	ms := uint64(t.Nanosecond()) / uint64(time.Millisecond)
+	b := [24]byte{
+		10: 'T',
+		byte('0' + hour/10), byte('0' + hour%10), ':',
+		byte('0' + minute/10), byte('0' + minute%10), ':',
+		byte('0' + second/10), byte('0' + second%10), '.',
+		byte('0' + ms/100), byte('0' + ms/10%10), byte('0' + ms%10), 'Z',
+	}
+	date := formatDate(days)
+	copy(b[:10], date[:])
+	return append(dst, b[:]...)
+}
+
+// formatDate turns days since 0000-01-01 into "YYYY-MM-DD" with Howard Hinnant's days-to-civil
+// algorithm.
+func formatDate(days uint64) [10]byte {
+	// Count days from 0000-03-01 (day 60 of leap year 0) so that leap days end the year; Jan and
+	// Feb of year 0 are shifted one 400-year era forward and the era taken back at the end
+	// (unsigned wrap-around makes the -400 exact).
+	z := days + 146097 - 60
+	era := z / 146097
+	doe := z - era*146097                                  // day of era [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // year of era [0, 399]
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // day of year from March 1st [0, 365]
+	mp := (5*doy + 2) / 153                                // month from March [0, 11]
+	day := doy - (153*mp+2)/5 + 1
+	month := mp + 3
+	if month > 12 {
+		month -= 12
+	}
+	y := yoe + era*400 - 400
+	if month <= 2 {
+		y++
+	}
+	return [10]byte{
+		byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + month/10), byte('0' + month%10), '-',
+		byte('0' + day/10), byte('0' + day%10),
+	}
 }
 
 // appendAdditionalInfo writes the additionalInfo object. clientIP (opendata) comes first unless
@@ -124,7 +149,7 @@ func appendTimestamp(dst []byte, t time.Time) []byte {
 func appendAdditionalInfo(dst []byte, clientIP string, fields []AdditionalField) []byte {
 	sep := byte('{')
 	if clientIP != "" && !hasInfoKey(fields, additionalClientIP) {
-		dst = appendStringField(dst, sep, additionalClientIP, clientIP)
+		dst = appendStr(dst, `{"clientIp":`, clientIP)
 		sep = ','
 	}
 	for i := range fields {
@@ -232,18 +257,26 @@ func appendBase64(dst []byte, b pcommon.ByteSlice) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// jsonSafe8 reports whether all 8 bytes of b are printable ASCII other than '"' and '\\', using
-// the classic SWAR "has byte less than / equal to" tricks on one 64-bit word.
-func jsonSafe8(b string) bool {
+// skipJSONSafe returns the index of the first byte at or after i that needs escaping (or starts a
+// multi-byte sequence), len(s) if none. Eight bytes are tested at a time with SWAR arithmetic:
+// URLs, ids and templates are long and clean, and this loop sees every byte of every report.
+func skipJSONSafe(s string, i int) int {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
-	control := (w - lo*0x20) & ^w & hi
-	q := w ^ (lo * '"')
-	quote := (q - lo) & ^q & hi
-	bs := w ^ (lo * '\\')
-	backslash := (bs - lo) & ^bs & hi
-	return (control|quote|backslash|w&hi) == 0
+	for ; i+8 <= len(s); i += 8 {
+		w := le64(s[i : i+8])
+		// x - lo borrows into a byte's high bit only where that byte of x is zero, so with
+		// q = w^'"' and b = w^'\\' the three subtractions flag control bytes (< 0x20), quotes and
+		// backslashes; or-ing w flags non-ASCII bytes, whose high bit is already set.
+		q := w ^ (lo * '"')
+		b := w ^ (lo * '\\')
+		if ((w-lo*0x20)|(q-lo)|(b-lo)|w)&hi != 0 {
+			break
+		}
+	}
+	for i < len(s) && charClass[s[i]]&classJSONSafe != 0 {
+		i++
+	}
+	return i
 }
 
 // appendString writes s as a JSON string: `"` and `\` escaped, control characters as \n, \r, \t
@@ -251,19 +284,8 @@ func jsonSafe8(b string) bool {
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
-	for i := 0; i < len(s); {
-		// Fast path: skip 8 plain-ASCII bytes at a time (URLs and ids are long and clean).
-		for i+8 <= len(s) && jsonSafe8(s[i:i+8]) {
-			i += 8
-		}
-		if i >= len(s) {
-			break
-		}
+	for i := skipJSONSafe(s, 0); i < len(s); i = skipJSONSafe(s, i) {
 		c := s[i]
-		if charClass[c]&classJSONSafe != 0 {
-			i++
-			continue
-		}
 		if c < utf8.RuneSelf {
 			dst = append(dst, s[start:i]...)
 			switch c {

@@ -262,6 +262,12 @@ func TestMapClient(t *testing.T) {
 			result: report, want: wantClient(accTmpl, "https://api.banco-b.example:8443/opbk"),
 		},
 		{
+			name:   "url.full that is only a path: prefix rebuilt from server.address",
+			kind:   ptrace.SpanKindClient,
+			attrs:  merge(clientAttrs("/opbk"+accPath+"?x=1"), map[string]any{"url.scheme": "http", "server.port": 8080}),
+			result: report, want: wantClient(accTmpl, "http://api.banco-b.example:8080/opbk"),
+		},
+		{
 			name: "no url.full, legacy parts: http.scheme, net.peer.name, net.peer.port, http.target",
 			kind: ptrace.SpanKindClient,
 			attrs: map[string]any{
@@ -383,6 +389,15 @@ func TestMapClient(t *testing.T) {
 				r.ClientSSID = "11111111-2222-4333-8444-555555555555"
 				r.CorrelationID = "j-1"
 			}),
+		},
+		{
+			name:  "one attribute configured for both counterpart roles",
+			kind:  ptrace.SpanKindClient,
+			attrs: merge(clientAttrs(url), map[string]any{"app.counterpart_org": bankC}),
+			cfg: func(c *Config) {
+				c.Attributes = AttributeNames{ServerOrgID: "app.counterpart_org", ClientOrgID: "app.counterpart_org"}
+			},
+			result: report, want: wantClient(accTmpl, bankURL, func(r *Report) { r.ServerOrgID = bankC }),
 		},
 		{
 			name:   "pcm attribute as a captured header array",
@@ -609,6 +624,24 @@ func TestMapServer(t *testing.T) {
 			want: wantServer(conTmpl, func(r *Report) { r.ClientOrgID = bankC }),
 		},
 		{
+			name: "one attribute configured for both counterpart roles", kind: ptrace.SpanKindServer,
+			attrs: merge(serverAttrs(conPath), map[string]any{"pcm.client_org_id": nil, "app.counterpart_org": bankC}),
+			cfg: func(c *Config) {
+				c.Attributes = AttributeNames{ServerOrgID: "app.counterpart_org", ClientOrgID: "app.counterpart_org"}
+			},
+			result: report, want: wantServer(conTmpl, func(r *Report) { r.ClientOrgID = bankC }),
+		},
+		{
+			name: "more than four interaction-id names", kind: ptrace.SpanKindServer,
+			attrs: merge(serverAttrs(conPath), map[string]any{
+				"http.request.header.x-fapi-interaction-id": nil, "http.response.header.x-fapi-interaction-id": nil, "h5": fapiID2,
+			}),
+			cfg: func(c *Config) {
+				c.Attributes = AttributeNames{InteractionID: []string{"h1", "h2", "h3", "h4", "h5"}}
+			},
+			result: report, want: wantServer(conTmpl, func(r *Report) { r.FapiInteractionID = fapiID2 }),
+		},
+		{
 			name: "missing client org on an Open Finance path is still reported", kind: ptrace.SpanKindServer,
 			attrs: merge(serverAttrs(conPath), map[string]any{"pcm.client_org_id": nil}), result: report,
 			want: wantServer(conTmpl, func(r *Report) { r.ClientOrgID = "" }),
@@ -654,7 +687,7 @@ func TestMapOpendata(t *testing.T) {
 		{name: "stable semconv", kind: ptrace.SpanKindServer, attrs: odAttrs(nil), result: report, want: wantOpendata(odTmpl, "203.0.113.7")},
 		{
 			name: "legacy http.client_ip", kind: ptrace.SpanKindServer,
-			attrs: map[string]any{"http.method": "GET", "http.status_code": 200, "http.target": path, "http.client_ip": "198.51.100.9"},
+			attrs:  map[string]any{"http.method": "GET", "http.status_code": 200, "http.target": path, "http.client_ip": "198.51.100.9"},
 			result: report, want: wantOpendata(odTmpl, "198.51.100.9"),
 		},
 		{
@@ -849,9 +882,9 @@ func TestNewMapperHostsForms(t *testing.T) {
 		"2001:db8::2":                      bankD,
 	}})
 	require.NoError(t, err)
-	assert.Equal(t, bankB, m.hostPort[hostKey{"api.bank-b.example", 8443}])
-	assert.Equal(t, bankC, m.hostPort[hostKey{"2001:db8::1", 443}])
-	assert.Equal(t, bankD, m.hostOnly["2001:db8::2"])
+	assert.Equal(t, hostOrgs{ports: []portOrg{{8443, bankB}}}, m.hosts["api.bank-b.example"])
+	assert.Equal(t, hostOrgs{ports: []portOrg{{443, bankC}}}, m.hosts["2001:db8::1"])
+	assert.Equal(t, hostOrgs{any: bankD}, m.hosts["2001:db8::2"])
 
 	res, span := mkSpan(t, ptrace.SpanKindClient, merge(clientAttrs("https://[2001:db8::1]/open-banking/resources/v3/resources"), map[string]any{"server.port": nil}))
 	var r Report
@@ -913,4 +946,32 @@ func TestSecurityRuleOverride(t *testing.T) {
 	require.NoError(t, err)
 	_, err = NewMapper(Config{Catalog: cat, SecurityRules: map[string]string{"/me": "/userinfo"}})
 	require.NoError(t, err)
+}
+
+func TestMapperConcurrentUse(t *testing.T) {
+	m := newTestMapper(t)
+	spans := make([]ptrace.Traces, 0, len(benchFlavours))
+	for _, f := range benchFlavours {
+		spans = append(spans, benchTraces(f))
+	}
+	done := make(chan struct{})
+	for g := 0; g < 8; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			var r Report
+			var buf []byte
+			for i := 0; i < 200; i++ {
+				td := spans[(g+i)%len(spans)]
+				rs := td.ResourceSpans().At(0)
+				if m.Map(rs.Resource(), rs.ScopeSpans().At(0).Spans().At(0), &r).Outcome != OutcomeReport {
+					t.Error("not a report")
+					return
+				}
+				buf = AppendJSON(buf[:0], &r)
+			}
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		<-done
+	}
 }

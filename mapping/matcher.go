@@ -5,20 +5,56 @@ import (
 	"strings"
 )
 
-// The template matcher is a segment trie: one node per path segment, literal children in a map
-// and at most one parameter child. It is built once per catalog and walked for every span, so
-// matching must not allocate: segments are substrings of the input and map lookups with a
-// substring key do not copy it.
+// The template matcher is a segment trie: one node per path segment, literal children in a small
+// slice and at most one parameter child. It is built once per catalog and walked for every span,
+// so matching must not allocate: segments are substrings of the input. Literal children are
+// compared in place against the rest of the path (first byte, then the whole segment and the
+// '/' after it), so the end of a segment is only searched for when a {param} has to consume it.
 
 // obSegment marks an Open Finance API path. With both slashes it can only match on segment
 // boundaries, so "/my-open-banking/" or "/open-banking-x/" do not count.
 const obSegment = "/open-banking/"
 
 type trieNode struct {
-	lits     map[string]*trieNode // literal segment → child
-	param    *trieNode            // child for a {param} segment
-	template string               // non-empty when a template ends here
+	lits     []litEdge // literal children
+	param    *trieNode // child for a {param} segment
+	template string    // non-empty when a template ends here
 	class    EndpointClass
+}
+
+type litEdge struct {
+	first byte // seg[0], a cheap reject before comparing strings
+	seg   string
+	child *trieNode
+}
+
+// literal returns the child for the literal segment seg, nil if none.
+func (n *trieNode) literal(seg string) *trieNode {
+	for i := range n.lits {
+		if n.lits[i].seg == seg {
+			return n.lits[i].child
+		}
+	}
+	return nil
+}
+
+// literalPrefix returns the child whose segment starts rest ("seg" or "seg/…") and the rest of
+// the path after it. Sibling segments are distinct, so at most one can match.
+func (n *trieNode) literalPrefix(rest string) (*trieNode, string) {
+	if rest == "" {
+		return nil, ""
+	}
+	c := rest[0]
+	for i := range n.lits {
+		e := &n.lits[i]
+		if e.first != c || len(rest) < len(e.seg) || rest[:len(e.seg)] != e.seg {
+			continue
+		}
+		if after := rest[len(e.seg):]; after == "" || after[0] == '/' {
+			return e.child, after
+		}
+	}
+	return nil, ""
 }
 
 // insert adds template (already validated by checkTemplate) to the trie. Two templates that
@@ -37,13 +73,10 @@ func (n *trieNode) insert(template string, class EndpointClass) error {
 			cur = cur.param
 			continue
 		}
-		if cur.lits == nil {
-			cur.lits = make(map[string]*trieNode)
-		}
-		child := cur.lits[seg]
+		child := cur.literal(seg)
 		if child == nil {
 			child = &trieNode{}
-			cur.lits[seg] = child
+			cur.lits = append(cur.lits, litEdge{first: seg[0], seg: seg, child: child})
 		}
 		cur = child
 	}
@@ -65,19 +98,23 @@ func (n *trieNode) match(p string) *trieNode {
 		}
 		return nil
 	}
-	seg, rest := nextSegment(p)
-	if seg == "" { // "//" or a trailing "/": an empty segment matches neither a literal nor a {param}
-		return nil
-	}
-	if child := n.lits[seg]; child != nil {
-		if found := child.match(rest); found != nil {
+	rest := p[1:] // p starts with '/'
+	if child, after := n.literalPrefix(rest); child != nil {
+		if found := child.match(after); found != nil {
 			return found
 		}
 	}
-	if n.param != nil {
-		return n.param.match(rest)
+	if n.param == nil {
+		return nil
 	}
-	return nil
+	end := strings.IndexByte(rest, '/')
+	if end < 0 {
+		end = len(rest)
+	}
+	if end == 0 { // "//" or a trailing "/": an empty segment matches no {param}
+		return nil
+	}
+	return n.param.match(rest[end:])
 }
 
 // nextSegment splits "/seg/rest…" into "seg" and "/rest…" (rest is "" after the last segment).
@@ -129,9 +166,13 @@ func checkTemplate(t string) error {
 // cleanPath drops a query or fragment and one trailing slash: the form in which paths are
 // matched and reported.
 func cleanPath(p string) string {
-	p = pathOnly(p)
+	return trimSlash(pathOnly(p))
+}
+
+// trimSlash drops one trailing slash (but keeps a lone "/").
+func trimSlash(p string) string {
 	if len(p) > 1 && p[len(p)-1] == '/' {
-		p = p[:len(p)-1]
+		return p[:len(p)-1]
 	}
 	return p
 }

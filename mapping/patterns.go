@@ -3,8 +3,8 @@ package mapping
 import "strings"
 
 // Hand-written equivalents of the regular expressions in PCM's schemas (fields.json). They run
-// for every report, so they are plain byte loops instead of regexp; patterns_test.go checks
-// them against the original expressions.
+// for every report, so they are table lookups and 64-bit word tests instead of regexp;
+// patterns_test.go checks them against the original expressions.
 
 // charClass classifies ASCII bytes for the checks below and for the JSON encoder: one table
 // lookup per byte instead of a chain of comparisons (these loops run several times per span).
@@ -47,38 +47,45 @@ func IsUUID(s string) bool {
 	return valid
 }
 
-// uuidKind checks the UUID pattern and whether it is the all-zero UUID in one pass. It runs
-// several times per report, so it is unrolled and branch-free: 32 table lookups and-ed together.
+// uuidKind checks the UUID pattern and whether it is the all-zero UUID. It runs several times per
+// report, so the 32 hex digits are packed into four 64-bit words and tested with SWAR arithmetic
+// instead of byte by byte.
 func uuidKind(s string) (valid, zero bool) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false, false
 	}
-	c := &charClass
-	hex := c[s[0]] & c[s[1]] & c[s[2]] & c[s[3]] & c[s[4]] & c[s[5]] & c[s[6]] & c[s[7]] &
-		c[s[9]] & c[s[10]] & c[s[11]] & c[s[12]] & c[s[14]] & c[s[15]] & c[s[16]] & c[s[17]] &
-		c[s[19]] & c[s[20]] & c[s[21]] & c[s[22]] & c[s[24]] & c[s[25]] & c[s[26]] & c[s[27]] &
-		c[s[28]] & c[s[29]] & c[s[30]] & c[s[31]] & c[s[32]] & c[s[33]] & c[s[34]] & c[s[35]]
-	if hex&classHex == 0 {
+	w0 := le64(s[0:8])
+	w1 := le32(s[9:13]) | le32(s[14:18])<<32
+	w2 := le32(s[19:23]) | le32(s[24:28])<<32
+	w3 := le64(s[28:36])
+	if notHex(w0)|notHex(w1)|notHex(w2)|notHex(w3) != 0 {
 		return false, false
 	}
-	// Every byte is a hex digit here, so or-ing them gives '0' only if all are '0'.
-	or := s[0] | s[1] | s[2] | s[3] | s[4] | s[5] | s[6] | s[7] |
-		s[9] | s[10] | s[11] | s[12] | s[14] | s[15] | s[16] | s[17] |
-		s[19] | s[20] | s[21] | s[22] | s[24] | s[25] | s[26] | s[27] |
-		s[28] | s[29] | s[30] | s[31] | s[32] | s[33] | s[34] | s[35]
-	return true, or == '0'
+	const zeros = 0x3030303030303030 // "00000000"
+	return true, w0 == zeros && w1 == zeros && w2 == zeros && w3 == zeros
 }
 
-// isZeroUUID reports whether s is a UUID made only of zeros, which PCM discards.
-func isZeroUUID(s string) bool {
-	_, zero := uuidKind(s)
-	return zero
+// le64 and le32 read little-endian words; the compiler turns them into single loads.
+func le64(b string) uint64 {
+	_ = b[7]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
-// isValidInteractionID: a UUID PCM accepts as fapiInteractionId (the all-zero one is discarded).
-func isValidInteractionID(s string) bool {
-	valid, zero := uuidKind(s)
-	return valid && !zero
+func le32(b string) uint64 {
+	_ = b[3]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24
+}
+
+// notHex returns a non-zero value unless all 8 bytes of w are [0-9a-fA-F]. For ASCII bytes,
+// (b|0x80) - n keeps its high bit exactly when b >= n, with no borrow between bytes. Small enough
+// to be inlined four times into uuidKind.
+func notHex(w uint64) uint64 {
+	const l, h = 0x0101010101010101, 0x8080808080808080
+	digit := ((w | h) - '0'*l) &^ ((w | h) - ('9'+1)*l)
+	lw := w | h | 0x20*l // folds A-F onto a-f; nothing else lands in a-f
+	letter := (lw - 'a'*l) &^ (lw - ('f'+1)*l)
+	return (^(digit | letter) | w) & h
 }
 
 func isAlnum(c byte) bool { return charClass[c]&classAlnum != 0 }

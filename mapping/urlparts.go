@@ -30,18 +30,24 @@ func parseURL(raw string) urlParts {
 	case strings.HasPrefix(rest, "//"):
 		off = 2
 	default:
-		if i := strings.Index(rest, "://"); i > 0 && isScheme(rest[:i]) {
+		if i := schemeEnd(rest); i > 0 && strings.HasPrefix(rest[i:], "://") {
 			u.scheme = rest[:i]
 			off = i + 3
 		}
 	}
 	rest = raw[off:]
-	end := 0
-	for end < len(rest) && rest[end] != '/' && rest[end] != '?' && rest[end] != '#' {
-		end++
+	end := strings.IndexByte(rest, '/')
+	if end < 0 {
+		end = len(rest)
+	}
+	if q := indexQuery(rest[:end]); q < end { // "host?query" without a path
+		end = q
 	}
 	authority := rest[:end]
-	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+	if at := strings.IndexByte(authority, '@'); at >= 0 { // RFC 3986: userinfo has no raw '@'
+		if last := strings.LastIndexByte(authority, '@'); last > at {
+			at = last // be lenient with a malformed one
+		}
 		u.userinfo = true
 		authority = authority[at+1:]
 	}
@@ -89,17 +95,18 @@ func indexQuery(p string) int {
 	return len(p)
 }
 
-func isScheme(s string) bool {
+// schemeEnd returns the length of the URL scheme at the start of s (ALPHA *( ALPHA / DIGIT / "+" /
+// "-" / "." ), RFC 3986), 0 if s does not start with one. Scanning just the scheme is much cheaper
+// than searching the whole URL for "://".
+func schemeEnd(s string) int {
 	if s == "" || !('a' <= s[0] && s[0] <= 'z' || 'A' <= s[0] && s[0] <= 'Z') {
-		return false
+		return 0
 	}
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		if !isAlnum(c) && c != '+' && c != '-' && c != '.' {
-			return false
-		}
+	i := 1
+	for i < len(s) && (isAlnum(s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.') {
+		i++
 	}
-	return true
+	return i
 }
 
 // splitHostPort splits "host:port", "[v6]:port", "[v6]" or a bare host (a bare IPv6 address
@@ -116,8 +123,8 @@ func splitHostPort(hp string) (host string, port int) {
 		}
 		return host, port
 	}
-	i := strings.LastIndexByte(hp, ':')
-	if i < 0 || strings.IndexByte(hp[:i], ':') >= 0 {
+	i := strings.IndexByte(hp, ':')
+	if i < 0 || strings.IndexByte(hp[i+1:], ':') >= 0 {
 		return hp, 0
 	}
 	return hp[:i], parsePort(hp[i+1:])

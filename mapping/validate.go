@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"math"
 	"strings"
 	"time"
 
@@ -122,14 +123,15 @@ func (v Validator) Validate(r *Report, now time.Time) []Problem {
 // report then ends SINGLE, Decisions 3 and 23).
 func checkInteractionID(ps []Problem, r *Report) []Problem {
 	id := r.FapiInteractionID
+	valid, zero := uuidKind(id)
 	switch {
 	case id == "":
 		if r.StatusCode != statusTimeout && (r.StatusCode < 500 || r.StatusCode > 599) {
 			ps = append(ps, Problem{Type: ProblemMissingProperty, Field: "fapiInteractionId"})
 		}
-	case !IsUUID(id):
+	case !valid:
 		ps = append(ps, Problem{Type: ProblemInvalidFieldValue, Field: "fapiInteractionId", Detail: "must be a UUID"})
-	case isZeroUUID(id):
+	case zero:
 		ps = append(ps, Problem{Type: ProblemInvalidFieldValue, Field: "fapiInteractionId", Detail: "must not be the zero UUID"})
 	}
 	return ps
@@ -162,9 +164,9 @@ func checkCommon(ps []Problem, r *Report, now time.Time) []Problem {
 	switch {
 	case r.Timestamp.IsZero():
 		ps = append(ps, Problem{Type: ProblemMissingProperty, Field: "timestamp"})
-	case now.Sub(r.Timestamp) > MaxReportAge:
+	case since(now, r.Timestamp) > MaxReportAge:
 		ps = append(ps, Problem{Type: ProblemReportTooOld, Field: "timestamp"})
-	case r.Timestamp.Sub(now) > MaxClockSkew:
+	case since(r.Timestamp, now) > MaxClockSkew:
 		ps = append(ps, Problem{Type: ProblemInvalidFieldValue, Field: "timestamp", Detail: "must not be more than 5 minutes in the future"})
 	}
 	if r.ProcessTimespan < 1 {
@@ -228,4 +230,18 @@ func checkConsentID(ps []Problem, info []AdditionalField) []Problem {
 		return ps
 	}
 	return ps
+}
+
+// since returns a − b, saturating, from wall-clock readings only. time.Time.Sub also handles
+// monotonic readings and overflow in ways that cost more than the rest of the timestamp check.
+func since(a, b time.Time) time.Duration {
+	const limit = 1 << 33 // seconds; far beyond any age PCM cares about, far below overflow
+	sec := a.Unix() - b.Unix()
+	switch {
+	case sec > limit:
+		return math.MaxInt64
+	case sec < -limit:
+		return math.MinInt64
+	}
+	return time.Duration(sec)*time.Second + time.Duration(a.Nanosecond()-b.Nanosecond())
 }
