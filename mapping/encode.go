@@ -58,11 +58,13 @@ func AppendJSON(dst []byte, r *Report) []byte {
 	}
 	dst = appendInt(dst, `,"statusCode":`, int64(r.StatusCode))
 	dst = appendStr(dst, `,"httpMethod":`, r.HTTPMethod)
-	dst = appendStr(dst, `,"clientOrgId":`, r.ClientOrgID)
-	dst = appendStr(dst, `,"serverOrgId":`, r.ServerOrgID)
+	// An unknown identifier is left out rather than sent as "": such a report only reaches the
+	// dead letter, where "Missing property" is then true of the JSON too.
+	dst = appendStrIfSet(dst, `,"clientOrgId":`, r.ClientOrgID)
+	dst = appendStrIfSet(dst, `,"serverOrgId":`, r.ServerOrgID)
 	if r.Role != RoleServer {
-		dst = appendStr(dst, `,"clientSSId":`, r.ClientSSID)
-		dst = appendStr(dst, `,"endpointUriPrefix":`, r.EndpointURIPrefix)
+		dst = appendStrIfSet(dst, `,"clientSSId":`, r.ClientSSID)
+		dst = appendStrIfSet(dst, `,"endpointUriPrefix":`, r.EndpointURIPrefix)
 		if r.CorrelationID != "" {
 			dst = appendStr(dst, `,"correlationId":`, r.CorrelationID)
 		}
@@ -74,6 +76,13 @@ func AppendJSON(dst []byte, r *Report) []byte {
 	dst = append(dst, `,"additionalInfo":`...)
 	dst = appendAdditionalInfo(dst, "", r.AdditionalInfo)
 	return append(dst, '}')
+}
+
+func appendStrIfSet(dst []byte, key, value string) []byte {
+	if value == "" {
+		return dst
+	}
+	return appendStr(dst, key, value)
 }
 
 // MarshalJSON implements json.Marshaler with AppendJSON.

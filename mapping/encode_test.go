@@ -341,3 +341,16 @@ func TestReportClone(t *testing.T) {
 	assert.Equal(t, pcommon.ValueTypeEmpty, c.AdditionalInfo[1].Value.Type())
 	assert.Nil(t, (&Report{}).Clone().AdditionalInfo)
 }
+
+func TestUnknownIdentifiersAreLeftOutNotEmpty(t *testing.T) {
+	r := Report{API: APIPrivate, Role: RoleClient, Endpoint: "/token", StatusCode: 200, HTTPMethod: "POST", ClientOrgID: "5f3e3c9a-6f2b-4c7e-9d2a-1b2c3d4e5f60", ProcessTimespan: 1}
+	out := string(AppendJSON(nil, &r))
+	for _, key := range []string{`"serverOrgId"`, `"clientSSId"`, `"endpointUriPrefix"`} {
+		if strings.Contains(out, key) {
+			t.Errorf("%s present in %s", key, out)
+		}
+	}
+	if !strings.Contains(out, `"clientOrgId":"5f3e3c9a-6f2b-4c7e-9d2a-1b2c3d4e5f60"`) {
+		t.Errorf("clientOrgId missing in %s", out)
+	}
+}
