@@ -18,6 +18,9 @@ type AttributeNames struct {
 	ClientSSID           string   // default pcm.client_ss_id
 	CorrelationID        string   // default pcm.correlation_id
 	AdditionalInfoPrefix string   // default "pcm.additional_info."
+	// CallerID holds, on SERVER spans, the caller's OAuth client_id, software statement id or
+	// OrganisationId, for Config.Counterparts to resolve. Default pcm.caller_id.
+	CallerID string
 }
 
 // DefaultAttributeNames returns the names of DESIGN.md §4.
@@ -32,6 +35,7 @@ func DefaultAttributeNames() AttributeNames {
 		ClientSSID:           "pcm.client_ss_id",
 		CorrelationID:        "pcm.correlation_id",
 		AdditionalInfoPrefix: "pcm.additional_info.",
+		CallerID:             "pcm.caller_id",
 	}
 }
 
@@ -56,6 +60,7 @@ func (n AttributeNames) withDefaults() AttributeNames {
 		{&d.ClientSSID, n.ClientSSID},
 		{&d.CorrelationID, n.CorrelationID},
 		{&d.AdditionalInfoPrefix, n.AdditionalInfoPrefix},
+		{&d.CallerID, n.CallerID},
 	} {
 		if f.v != "" {
 			*f.dst = f.v
@@ -257,6 +262,7 @@ const maxScannedIDs = 4
 type namedAttrs struct {
 	ids                              [maxScannedIDs]attr
 	serverOrg, clientOrg, ssID, corr attr
+	callerID                         attr
 }
 
 // scanNamed records k if it is one of the configured attribute names. Callers first test
@@ -283,6 +289,9 @@ func (m *Mapper) scanNamed(k string, v pcommon.Value, n *namedAttrs) {
 	}
 	if k == m.names.CorrelationID {
 		n.corr.setOnce(v)
+	}
+	if k == m.names.CallerID {
+		n.callerID.setOnce(v)
 	}
 }
 

@@ -22,17 +22,31 @@ type Config struct {
 	Hosts               map[string]string // counterpart host (with or without :port) → OrganisationId, for CLIENT spans
 	SecurityRules       map[string]string // extra/overriding rules, merged over DefaultSecurityRules(); keys must start with "/", values must be one of the 6 security templates
 	Catalog             *Catalog          // nil → DefaultCatalog()
+	// Counterparts, if set, is asked last, when neither an attribute nor Hosts names the
+	// counterpart (e.g. the Open Finance Brasil Directory). Implementations must be safe for
+	// concurrent use and must not block.
+	Counterparts CounterpartResolver
+}
+
+// CounterpartResolver finds the other institution of a call.
+type CounterpartResolver interface {
+	// ServerOrg returns the OrganisationId serving rawURL (CLIENT spans), "" if unknown.
+	ServerOrg(rawURL string) string
+	// ClientOrg returns the OrganisationId of a caller identified by its OAuth client_id,
+	// software statement id or OrganisationId (SERVER spans), "" if unknown.
+	ClientOrg(callerID string) string
 }
 
 // Mapper turns spans into reports. It is immutable after NewMapper and safe for concurrent use.
 // The zero Mapper maps nothing; use NewMapper.
 type Mapper struct {
-	orgID   string
-	ssID    string
-	names   AttributeNames
-	catalog *Catalog
-	rules   securityRules
-	hosts   map[string]hostOrgs // lower-case host → orgs
+	orgID    string
+	ssID     string
+	names    AttributeNames
+	catalog  *Catalog
+	rules    securityRules
+	hosts    map[string]hostOrgs // lower-case host → orgs
+	resolver CounterpartResolver
 	// nameLens has bit len%64 set for every configured attribute name: a pre-filter that rejects
 	// most keys of the attribute pass without a string comparison.
 	nameLens uint64
@@ -42,16 +56,17 @@ type Mapper struct {
 // entry.
 func NewMapper(cfg Config) (*Mapper, error) {
 	m := &Mapper{
-		orgID:   cfg.OrgID,
-		ssID:    cfg.SoftwareStatementID,
-		names:   cfg.Attributes.withDefaults(),
-		catalog: cfg.Catalog,
-		hosts:   make(map[string]hostOrgs),
+		orgID:    cfg.OrgID,
+		ssID:     cfg.SoftwareStatementID,
+		names:    cfg.Attributes.withDefaults(),
+		catalog:  cfg.Catalog,
+		hosts:    make(map[string]hostOrgs),
+		resolver: cfg.Counterparts,
 	}
 	if m.catalog == nil {
 		m.catalog = DefaultCatalog()
 	}
-	for _, name := range append([]string{m.names.ServerOrgID, m.names.ClientOrgID, m.names.ClientSSID, m.names.CorrelationID},
+	for _, name := range append([]string{m.names.ServerOrgID, m.names.ClientOrgID, m.names.ClientSSID, m.names.CorrelationID, m.names.CallerID},
 		m.names.InteractionID...) {
 		m.nameLens |= 1 << (len(name) & 63)
 	}
@@ -212,6 +227,9 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 		if out.ServerOrgID == "" {
 			out.ServerOrgID = m.hostOrg(&a, &u, haveURL)
 		}
+		if out.ServerOrgID == "" && m.resolver != nil && haveURL {
+			out.ServerOrgID = m.resolver.ServerOrg(u.raw)
+		}
 		if security && out.ServerOrgID == "" {
 			return skipped(SkipUnknownCounterpart)
 		}
@@ -226,6 +244,11 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 		}
 	} else {
 		out.ClientOrgID = pickPlain(named.clientOrg, fromResource.clientOrg)
+		if out.ClientOrgID == "" && m.resolver != nil {
+			if caller := pickPlain(named.callerID, fromResource.callerID); caller != "" {
+				out.ClientOrgID = m.resolver.ClientOrg(caller)
+			}
+		}
 		out.ServerOrgID = m.orgID
 		if security && out.ClientOrgID == "" {
 			return skipped(SkipUnknownCounterpart)

@@ -1,0 +1,74 @@
+package mapping
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// fakeResolver stands for the Directory: one API base and one caller.
+type fakeResolver struct{ asked []string }
+
+const directoryOrg = "3a4b5c6d-7e8f-4a1b-9c2d-3e4f5a6b7c8d"
+
+func (f *fakeResolver) ServerOrg(rawURL string) string {
+	f.asked = append(f.asked, rawURL)
+	if strings.HasPrefix(rawURL, "https://api.directory-only.example/opbk/") || strings.HasPrefix(rawURL, "https://auth.directory-only.example/") {
+		return directoryOrg
+	}
+	return ""
+}
+
+func (f *fakeResolver) ClientOrg(callerID string) string {
+	if callerID == "client-of-directory-org" {
+		return directoryOrg
+	}
+	return ""
+}
+
+func TestCounterpartResolverIsAskedLast(t *testing.T) {
+	tests := []struct {
+		name      string
+		kind      ptrace.SpanKind
+		attrs     map[string]any
+		want      Outcome
+		wantOrg   string // serverOrgId (CLIENT) or clientOrgId (SERVER)
+		wantAsked bool
+	}{
+		{name: "client: host known only to the resolver", kind: ptrace.SpanKindClient,
+			attrs:   merge(clientAttrs("https://api.directory-only.example/opbk/open-banking/accounts/v2/accounts"), map[string]any{"server.address": "api.directory-only.example"}),
+			want:    OutcomeReport, wantOrg: directoryOrg, wantAsked: true},
+		{name: "client: counterparts.hosts wins", kind: ptrace.SpanKindClient,
+			attrs: clientAttrs("https://" + bankBHost + "/open-banking/accounts/v2/accounts"), want: OutcomeReport, wantOrg: bankB},
+		{name: "client: attribute wins", kind: ptrace.SpanKindClient,
+			attrs:   merge(clientAttrs("https://api.directory-only.example/opbk/open-banking/accounts/v2/accounts"), map[string]any{"pcm.server_org_id": callerOrg}),
+			want:    OutcomeReport, wantOrg: callerOrg},
+		{name: "client: security endpoint resolved by the resolver is reported", kind: ptrace.SpanKindClient,
+			attrs: merge(clientAttrs("https://auth.directory-only.example/as/token.oauth2"), map[string]any{"http.request.method": "POST", "server.address": "auth.directory-only.example"}),
+			want:  OutcomeReport, wantOrg: directoryOrg, wantAsked: true},
+		{name: "server: caller id resolved", kind: ptrace.SpanKindServer,
+			attrs: merge(serverAttrs("/open-banking/accounts/v2/accounts"), map[string]any{"pcm.client_org_id": nil, "pcm.caller_id": "client-of-directory-org"}),
+			want:  OutcomeReport, wantOrg: directoryOrg},
+		{name: "server: unknown caller stays unknown", kind: ptrace.SpanKindServer,
+			attrs: merge(serverAttrs("/open-banking/accounts/v2/accounts"), map[string]any{"pcm.client_org_id": nil, "pcm.caller_id": "stranger"}),
+			want:  OutcomeReport, wantOrg: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resolver := &fakeResolver{}
+			m := newTestMapper(t, func(c *Config) { c.Counterparts = resolver })
+			res, span := mkSpan(t, tt.kind, tt.attrs)
+			var r Report
+			got := m.Map(res, span, &r)
+			assert.Equal(t, tt.want, got.Outcome, "%+v", got)
+			if tt.kind == ptrace.SpanKindClient {
+				assert.Equal(t, tt.wantOrg, r.ServerOrgID)
+			} else {
+				assert.Equal(t, tt.wantOrg, r.ClientOrgID)
+			}
+			assert.Equal(t, tt.wantAsked, len(resolver.asked) > 0, "asked: %v", resolver.asked)
+		})
+	}
+}
