@@ -94,12 +94,28 @@ type CounterpartsConfig struct {
 	ServerOrgIDAttribute string            `mapstructure:"server_org_id_attribute"`
 	ClientOrgIDAttribute string            `mapstructure:"client_org_id_attribute"`
 	Hosts                map[string]string `mapstructure:"hosts"`
+	// Directory resolves what the attributes and hosts do not, from the Open Finance Brasil
+	// Directory's participants file.
+	Directory DirectoryConfig `mapstructure:"directory"`
 }
+
+// DirectoryConfig says where the participants file comes from. With both file and url, the
+// url is tried first and the file is the fallback.
+type DirectoryConfig struct {
+	File            string                  `mapstructure:"file"`
+	URL             string                  `mapstructure:"url"`
+	RefreshInterval time.Duration           `mapstructure:"refresh_interval"`
+	CacheFile       string                  `mapstructure:"cache_file"` // last good copy fetched from url
+	Client          confighttp.ClientConfig `mapstructure:"client"`     // TLS, proxy_url, timeout for url
+}
+
+func (d DirectoryConfig) enabled() bool { return d.File != "" || d.URL != "" }
 
 // AttributesConfig renames the other span attributes the mapping reads.
 type AttributesConfig struct {
 	InteractionID        []string `mapstructure:"interaction_id"`
 	ClientSSID           string   `mapstructure:"client_ss_id"`
+	CallerID             string   `mapstructure:"caller_id"`
 	CorrelationID        string   `mapstructure:"correlation_id"`
 	AdditionalInfoPrefix string   `mapstructure:"additional_info_prefix"`
 }
@@ -156,6 +172,7 @@ func (cfg *Config) mappingConfig(catalog *mapping.Catalog) mapping.Config {
 	setIfNotEmpty(&names.ClientOrgID, cfg.Counterparts.ClientOrgIDAttribute)
 	setIfNotEmpty(&names.ClientSSID, cfg.Attributes.ClientSSID)
 	setIfNotEmpty(&names.CorrelationID, cfg.Attributes.CorrelationID)
+	setIfNotEmpty(&names.CallerID, cfg.Attributes.CallerID)
 	setIfNotEmpty(&names.AdditionalInfoPrefix, cfg.Attributes.AdditionalInfoPrefix)
 	return mapping.Config{
 		OrgID:               cfg.OrgID,
@@ -267,6 +284,14 @@ func (cfg *Config) Validate() error {
 		if strings.TrimSpace(name) == "" {
 			add(fmt.Sprintf("attributes.interaction_id[%d]", i), "must not be empty")
 		}
+	}
+	if d := cfg.Counterparts.Directory; d.URL != "" {
+		if err := checkHTTPSURL(d.URL); err != nil {
+			add("counterparts.directory.url", "%v", err)
+		}
+	}
+	if d := cfg.Counterparts.Directory; d.RefreshInterval < 0 {
+		add("counterparts.directory.refresh_interval", "must not be negative, got %s", d.RefreshInterval)
 	}
 	if w := cfg.ReconciliationWatch; w.Enabled {
 		if w.SampleRatio <= 0 || w.SampleRatio > 1 {

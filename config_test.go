@@ -86,16 +86,23 @@ func TestFullConfig(t *testing.T) {
 	assert.Equal(t, 1000, cfg.MaxBatchSize)
 	assert.Equal(t, "/etc/pcm/endpoints.json", cfg.EndpointsFile)
 	assert.Equal(t, map[string]string{"/as/token.oauth2": "/token", "/connect/par": "/pushed-authorization-request"}, cfg.SecurityEndpoints)
-	assert.Equal(t, CounterpartsConfig{
-		ServerOrgIDAttribute: "peer.org_id", ClientOrgIDAttribute: "caller.org_id",
-		Hosts: map[string]string{
-			"api.banco-b.example":      "9b2c6c1e-2f4d-4a8b-9c0d-1e2f3a4b5c6d",
-			"api.banco-c.example:8443": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
-		},
-	}, cfg.Counterparts)
+	assert.Equal(t, "peer.org_id", cfg.Counterparts.ServerOrgIDAttribute)
+	assert.Equal(t, "caller.org_id", cfg.Counterparts.ClientOrgIDAttribute)
+	assert.Equal(t, map[string]string{
+		"api.banco-b.example":      "9b2c6c1e-2f4d-4a8b-9c0d-1e2f3a4b5c6d",
+		"api.banco-c.example:8443": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+	}, cfg.Counterparts.Hosts)
+	dir := cfg.Counterparts.Directory
+	assert.Equal(t, "/etc/pcm/participants.json", dir.File)
+	assert.Equal(t, "https://data.directory.openbankingbrasil.org.br/participants", dir.URL)
+	assert.Equal(t, 30*time.Minute, dir.RefreshInterval)
+	assert.Equal(t, "/var/lib/otelcol/participants.json", dir.CacheFile)
+	assert.Equal(t, 90*time.Second, dir.Client.Timeout)
+	assert.Equal(t, "http://proxy.internal:3128", dir.Client.ProxyURL)
 	assert.Equal(t, AttributesConfig{
 		InteractionID: []string{"http.request.header.x-fapi-interaction-id"},
 		ClientSSID:    "app.software_statement_id", CorrelationID: "app.journey_id", AdditionalInfoPrefix: "pcm.info.",
+		CallerID: "app.oauth_client_id",
 	}, cfg.Attributes)
 	assert.Equal(t, "/var/lib/otelcol/pcm-dead-letter.jsonl", cfg.DeadLetter.Path)
 	assert.Equal(t, WatchConfig{Enabled: true, SampleRatio: 0.05, Delay: 30 * time.Minute, RateLimit: 5, MaxPending: 10_000, Attempts: 3}, cfg.ReconciliationWatch)
@@ -112,6 +119,7 @@ func TestFullConfig(t *testing.T) {
 	assert.Equal(t, "app.software_statement_id", mc.Attributes.ClientSSID)
 	assert.Equal(t, "app.journey_id", mc.Attributes.CorrelationID)
 	assert.Equal(t, "pcm.info.", mc.Attributes.AdditionalInfoPrefix)
+	assert.Equal(t, "app.oauth_client_id", mc.Attributes.CallerID)
 }
 
 func TestMinimalConfigUsesEnvironmentDefaults(t *testing.T) {

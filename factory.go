@@ -43,6 +43,10 @@ func createDefaultConfig() component.Config {
 		Counterparts: CounterpartsConfig{
 			ServerOrgIDAttribute: "pcm.server_org_id",
 			ClientOrgIDAttribute: "pcm.client_org_id",
+			Directory: DirectoryConfig{
+				RefreshInterval: time.Hour,
+				Client:          directoryClientConfig(),
+			},
 		},
 		// Off by default; when on, 1 % of the reports, 15 minutes after delivery, at 2
 		// lookups a second: small next to PCM's 300 req/s, which reports share.
@@ -54,6 +58,13 @@ func createDefaultConfig() component.Config {
 			Attempts:    3,
 		},
 	}
+}
+
+// directoryClientConfig fetches the participants file (tens of MB) with a generous timeout.
+func directoryClientConfig() confighttp.ClientConfig {
+	c := confighttp.NewDefaultClientConfig()
+	c.Timeout = 2 * time.Minute
+	return c
 }
 
 // defaultQueueConfig batches by default: PCM takes arrays of up to 5000 items, and one POST
