@@ -38,13 +38,13 @@ func TestCounterpartResolverIsAskedLast(t *testing.T) {
 		wantAsked bool
 	}{
 		{name: "client: host known only to the resolver", kind: ptrace.SpanKindClient,
-			attrs:   merge(clientAttrs("https://api.directory-only.example/opbk/open-banking/accounts/v2/accounts"), map[string]any{"server.address": "api.directory-only.example"}),
-			want:    OutcomeReport, wantOrg: directoryOrg, wantAsked: true},
+			attrs: merge(clientAttrs("https://api.directory-only.example/opbk/open-banking/accounts/v2/accounts"), map[string]any{"server.address": "api.directory-only.example"}),
+			want:  OutcomeReport, wantOrg: directoryOrg, wantAsked: true},
 		{name: "client: counterparts.hosts wins", kind: ptrace.SpanKindClient,
 			attrs: clientAttrs("https://" + bankBHost + "/open-banking/accounts/v2/accounts"), want: OutcomeReport, wantOrg: bankB},
 		{name: "client: attribute wins", kind: ptrace.SpanKindClient,
-			attrs:   merge(clientAttrs("https://api.directory-only.example/opbk/open-banking/accounts/v2/accounts"), map[string]any{"pcm.server_org_id": callerOrg}),
-			want:    OutcomeReport, wantOrg: callerOrg},
+			attrs: merge(clientAttrs("https://api.directory-only.example/opbk/open-banking/accounts/v2/accounts"), map[string]any{"pcm.server_org_id": callerOrg}),
+			want:  OutcomeReport, wantOrg: callerOrg},
 		{name: "client: security endpoint resolved by the resolver is reported", kind: ptrace.SpanKindClient,
 			attrs: merge(clientAttrs("https://auth.directory-only.example/as/token.oauth2"), map[string]any{"http.request.method": "POST", "server.address": "auth.directory-only.example"}),
 			want:  OutcomeReport, wantOrg: directoryOrg, wantAsked: true},
