@@ -8,7 +8,7 @@ OTELCOL       := $(CURDIR)/_build/otelcol-pcm
 FUZZTIME      ?= 20s
 GO_SOURCES    := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.dev/*') go.mod go.sum
 
-.PHONY: all build run test unit e2e fuzz bench lint fmt vet generate clean
+.PHONY: all build run test unit e2e fuzz bench bench-mapping bench-throughput lint fmt vet generate clean
 
 all: build
 
@@ -43,9 +43,16 @@ fuzz:
 	$(GO) test ./mapping/ -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./mapping/ -run '^$$' -fuzz '^FuzzLookup$$' -fuzztime $(FUZZTIME)
 
-## bench: mapping micro-benchmarks (compare runs with benchstat)
-bench:
-	$(GO) test ./mapping/ -run '^$$' -bench . -benchmem -count 6 | tee bench.out
+## bench: mapping micro-benchmarks, then the collector throughput benchmark (pcm vs otlphttp)
+bench: bench-mapping bench-throughput
+
+## bench-mapping: map + encode per span vs ptrace.JSONMarshaler (compare runs with benchstat)
+bench-mapping:
+	$(GO) test ./mapping/ -run '^$$' -bench . -benchmem -count 6 | tee bench-mapping.out
+
+## bench-throughput: otelcol-pcm with pcm → pcmsim vs otlphttp → a sink, at increasing rates (~2 min)
+bench-throughput: $(OTELCOL)
+	$(GO) run ./cmd/pcmload -collector $(OTELCOL) -out bench-throughput.md $(BENCH_ARGS)
 
 ## lint: gofmt and go vet
 lint: fmt vet
@@ -67,4 +74,4 @@ $(MDATAGEN):
 	cd internal/tools && GOFLAGS=-mod=mod $(GO) build -o $(MDATAGEN) go.opentelemetry.io/collector/cmd/mdatagen
 
 clean:
-	rm -rf _build bin .dev bench.out
+	rm -rf _build bin .dev bench-mapping.out bench-throughput.md

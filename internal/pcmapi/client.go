@@ -3,7 +3,6 @@ package pcmapi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -114,12 +113,14 @@ func (c *Client) Send(ctx context.Context, path string, items [][]byte) ([]ItemR
 	return results, nil
 }
 
-// checkItems rejects items that would make the whole array invalid JSON (PCM would then refuse
-// every report of the batch with 400), or that are not objects (PCM discards those anyway).
+// checkItems rejects items that are not JSON objects: a broken item would make PCM refuse every
+// report of the batch with 400. It checks the braces only: the items come from
+// mapping.AppendJSON, whose output is always valid JSON (fuzzed), and a full json.Valid was a
+// third of the exporter's CPU at load.
 func checkItems(items [][]byte) error {
 	for i, it := range items {
 		trimmed := bytes.TrimSpace(it)
-		if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+		if len(trimmed) < 2 || trimmed[0] != '{' || trimmed[len(trimmed)-1] != '}' {
 			return fmt.Errorf("%w: item %d is not a JSON object", ErrInvalidRequest, i)
 		}
 	}
