@@ -17,7 +17,8 @@ import (
 // Mapping builds what the configuration says about turning spans into reports: the endpoint
 // catalog (embedded, extended or replaced by endpoints_file), the mapper and the validator.
 // The exporter and offline tools (pcmctl) share it so they judge spans the same way.
-func (cfg *Config) Mapping() (*mapping.Mapper, mapping.Validator, error) {
+// counterparts, if not nil, is asked for counterparts no attribute or host names (the Directory).
+func (cfg *Config) Mapping(counterparts mapping.CounterpartResolver) (*mapping.Mapper, mapping.Validator, error) {
 	catalog := mapping.DefaultCatalog()
 	if cfg.EndpointsFile != "" {
 		data, err := os.ReadFile(cfg.EndpointsFile)
@@ -28,7 +29,9 @@ func (cfg *Config) Mapping() (*mapping.Mapper, mapping.Validator, error) {
 			return nil, mapping.Validator{}, fmt.Errorf("endpoints_file %s: %w", cfg.EndpointsFile, err)
 		}
 	}
-	mapper, err := mapping.NewMapper(cfg.mappingConfig(catalog))
+	mc := cfg.mappingConfig(catalog)
+	mc.Counterparts = counterparts
+	mapper, err := mapping.NewMapper(mc)
 	if err != nil {
 		return nil, mapping.Validator{}, fmt.Errorf("security_endpoints: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/pcm-otel/pcmexporter/internal/deadletter"
+	"github.com/pcm-otel/pcmexporter/internal/directory"
 	"github.com/pcm-otel/pcmexporter/internal/metadata"
 	"github.com/pcm-otel/pcmexporter/internal/pcmapi"
 	"github.com/pcm-otel/pcmexporter/internal/sla"
@@ -38,17 +39,20 @@ type pcmExporter struct {
 	validator mapping.Validator
 	telemetry *metadata.TelemetryBuilder
 	backlog   *sla.Backlog // reports tried and not yet accepted
+	resolver  *directoryResolver
 	now       func() time.Time
 
 	// set in start
 	clients    *PCMClients
 	client     *pcmapi.Client
 	deadLetter *deadletter.Writer
-	watcher    *watch.Watcher // nil unless reconciliation_watch.enabled
+	watcher    *watch.Watcher    // nil unless reconciliation_watch.enabled
+	directory  *directory.Source // nil unless counterparts.directory is set
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (*pcmExporter, error) {
-	mapper, validator, err := cfg.Mapping()
+	resolver := &directoryResolver{}
+	mapper, validator, err := cfg.Mapping(resolver)
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +70,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*pcmExporter, error) {
 		validator: validator,
 		telemetry: tb,
 		backlog:   sla.NewBacklog(backlogLimit),
+		resolver:  resolver,
 		now:       time.Now,
 	}
 	if err := e.registerSLAGauges(); err != nil {
@@ -128,6 +133,9 @@ func (e *pcmExporter) start(ctx context.Context, host component.Host) error {
 			return fmt.Errorf("dead_letter.path: %w", err)
 		}
 	}
+	if err := e.startDirectory(ctx, host); err != nil {
+		return err
+	}
 	if w := e.cfg.ReconciliationWatch; w.Enabled {
 		e.watcher = watch.New(watch.Config{
 			SampleRatio: w.SampleRatio, Delay: w.Delay, Rate: w.RateLimit, MaxPending: w.MaxPending, Attempts: w.Attempts,
@@ -154,9 +162,12 @@ func (e *pcmExporter) onReconciliation(r watch.Report, status string) {
 		attribute.String("endpoint", r.Endpoint), attribute.String("method", r.Method), attribute.String("status", status)))
 }
 
-func (e *pcmExporter) shutdown(context.Context) error {
+func (e *pcmExporter) shutdown(ctx context.Context) error {
 	if e.watcher != nil {
 		e.watcher.Stop()
+	}
+	if e.directory != nil {
+		_ = e.directory.Shutdown(ctx)
 	}
 	if e.clients != nil {
 		e.clients.Close()

@@ -129,7 +129,7 @@ func runReplay(ctx context.Context, c *cli, o any, args []string) int {
 		c.errorf("%v", err)
 		return exitCodeOf(err)
 	}
-	_, validator, err := ec.cfg.Mapping()
+	_, validator, err := ec.cfg.Mapping(nil)
 	if err != nil {
 		c.errorf("%s: exporters::%s: %v", ec.path, ec.name, err)
 		return exitProblem

@@ -130,7 +130,7 @@ func runValidate(ctx context.Context, c *cli, o any, files []string) int {
 		c.errorf("%v", err)
 		return exitCodeOf(err)
 	}
-	mapper, validator, err := ec.cfg.Mapping()
+	mapper, validator, err := ec.cfg.Mapping(nil)
 	if err != nil {
 		c.errorf("%s: exporters::%s: %v", ec.path, ec.name, err)
 		return exitProblem

@@ -145,7 +145,7 @@ func TestValidateAgreesWithPCMSim(t *testing.T) {
 	clients, err := newClients(context.Background(), ec)
 	require.NoError(t, err)
 	defer clients.Close()
-	_, validator, err := ec.cfg.Mapping()
+	_, validator, err := ec.cfg.Mapping(nil)
 	require.NoError(t, err)
 
 	for _, tc := range reportCases(t) {

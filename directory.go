@@ -1,0 +1,74 @@
+package pcmexporter // import "github.com/pcm-otel/pcmexporter"
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"go.opentelemetry.io/collector/component"
+	"go.uber.org/zap"
+
+	"github.com/pcm-otel/pcmexporter/internal/directory"
+)
+
+// directoryResolver lets the mapper, built when the exporter is created, ask the Directory
+// source, which needs the collector's extensions for its HTTP client and so exists only after
+// start. Until then (and without a Directory) it knows nobody.
+type directoryResolver struct {
+	source atomic.Pointer[directory.Source]
+}
+
+func (d *directoryResolver) ServerOrg(rawURL string) string {
+	if s := d.source.Load(); s != nil {
+		return s.ServerOrg(rawURL)
+	}
+	return ""
+}
+
+func (d *directoryResolver) ClientOrg(callerID string) string {
+	if s := d.source.Load(); s != nil {
+		return s.ClientOrg(callerID)
+	}
+	return ""
+}
+
+// startDirectory loads the participants file. A configured file that cannot be loaded stops
+// the collector (a configuration error); a Directory URL that does not answer only warns: the
+// source keeps retrying in the background, and reports without a counterpart are
+// dead-lettered meanwhile, not lost.
+func (e *pcmExporter) startDirectory(ctx context.Context, host component.Host) error {
+	cfg := e.cfg.Counterparts.Directory
+	if !cfg.enabled() {
+		return nil
+	}
+	client, err := cfg.Client.ToClient(ctx, host.GetExtensions(), e.settings.TelemetrySettings)
+	if err != nil {
+		return fmt.Errorf("counterparts.directory.client: %w", err)
+	}
+	src := directory.NewSource(directory.SourceConfig{
+		File:      cfg.File,
+		URL:       cfg.URL,
+		Client:    client,
+		Refresh:   cfg.RefreshInterval,
+		CacheFile: cfg.CacheFile,
+		Logger:    e.logger,
+		OnLoad: func(source string, st directory.Stats, err error) {
+			if err == nil {
+				e.logger.Debug("Directory participants loaded", zap.String("source", source),
+					zap.Int("organisations", st.Organisations), zap.Int("api_bases", st.APIBases))
+			}
+		},
+	})
+	e.directory = src
+	e.resolver.source.Store(src)
+	if err := src.Start(ctx); err != nil {
+		if cfg.URL == "" {
+			return fmt.Errorf("counterparts.directory.file: %w", err)
+		}
+		e.logger.Warn("The Directory participants could not be loaded; retrying in the background. Until then, counterparts known only to the Directory are missing and such reports are dead-lettered.", zap.Error(err))
+	}
+	st := src.Index().Stats()
+	e.logger.Info("Directory participants in use", zap.Int("organisations", st.Organisations),
+		zap.Int("api_bases", st.APIBases), zap.Int("authorisation_servers", st.AuthServers))
+	return nil
+}
