@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -194,8 +195,31 @@ func (e *pcmExporter) onTokenRequest(outcome string, err error) {
 	e.telemetry.ExporterPcmTokenRequests.Add(context.Background(), 1,
 		e.attrs(attribute.String("outcome", outcome)))
 	if err != nil {
-		e.sampled.Error("Could not obtain a PCM token; reports stay queued and are retried", zap.Error(err))
+		// The cause is part of the message so that the rate limit (per message) still lets a
+		// change of cause through during a long outage.
+		e.sampled.Error("Could not obtain a PCM token ("+tokenFailureKind(err)+"); reports stay queued and are retried",
+			zap.String("token_url", e.cfg.TokenURL()), zap.Error(err))
 	}
+}
+
+// tokenFailureKind is a short, bounded description of why a token request failed.
+func tokenFailureKind(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "certificate"):
+		return "client certificate refused"
+	case strings.Contains(msg, "answered HTTP "):
+		code := msg[strings.Index(msg, "answered HTTP ")+len("answered HTTP "):]
+		if i := strings.IndexByte(code, ':'); i >= 0 {
+			code = code[:i]
+		}
+		return "HTTP " + code
+	case strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"):
+		return "token endpoint unreachable"
+	case strings.Contains(msg, "timeout"), strings.Contains(msg, "deadline exceeded"):
+		return "timeout"
+	}
+	return "other"
 }
 
 func (e *pcmExporter) onResponse(path string, status int, d time.Duration) {

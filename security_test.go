@@ -3,6 +3,7 @@ package pcmexporter
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -97,4 +98,16 @@ func TestClientsRefuseTLSBelow12(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "obtaining PCM token")
 	assert.Equal(t, 0, pcm.tokensIssued())
+}
+
+func TestTokenFailureKind(t *testing.T) {
+	for msg, want := range map[string]string{
+		"obtaining PCM token: token endpoint answered HTTP 500: Internal server error":                                                     "HTTP 500",
+		"obtaining PCM token: Post x: remote error: tls: bad certificate (the token endpoint refused the client certificate in token.tls)": "client certificate refused",
+		"obtaining PCM token: Post x: dial tcp: connect: connection refused":                                                               "token endpoint unreachable",
+		"obtaining PCM token: Post x: context deadline exceeded (Client.Timeout exceeded while awaiting headers)":                          "timeout",
+		"obtaining PCM token: something else":                                                                                              "other",
+	} {
+		assert.Equal(t, want, tokenFailureKind(errors.New(msg)), msg)
+	}
 }

@@ -92,8 +92,14 @@ func (ix *Index) OrgByClient(id string) (orgID string, ok bool) {
 	return ix.orgOf(c)
 }
 
-// OrgByURL resolves the organisation serving a URL we called (CLIENT spans); see the package
-// documentation for the rules. Ambiguous claims resolve nothing.
+// OrgByURL resolves the organisation serving a URL we called (CLIENT spans). First rule that
+// finds a claim decides: (1) the longest API base (scheme://host:port/prefix before
+// "/open-banking", from every ApiEndpoint) that prefixes the URL on a path-segment boundary;
+// (2) the longest authorisation-server issuer base likewise; (3) the organisation whose
+// authorisation-server host equals the URL's host; (4) the organisation that is the only one with
+// an API on that host. A base or host claimed by several organisations is ambiguous: ok=false,
+// never a guess. Only Active organisations' URLs are indexed. Hosts compare case-insensitively,
+// default ports are normalised, query and fragment are ignored; see the package documentation.
 func (ix *Index) OrgByURL(rawURL string) (orgID string, ok bool) {
 	if ix == nil {
 		return "", false

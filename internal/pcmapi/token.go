@@ -239,7 +239,30 @@ func describeTokenError(err error, capture *captureTransport) error {
 		}
 		return fmt.Errorf("%w: %w", ErrToken, err)
 	}
-	return fmt.Errorf("%w: %w", ErrToken, err) // transport error: TLS, refused, timeout, ctx
+	// Transport error: TLS, refused, timeout, ctx.
+	if hint := certificateHint(err); hint != "" {
+		return fmt.Errorf("%w: %w (%s)", ErrToken, err, hint)
+	}
+	return fmt.Errorf("%w: %w", ErrToken, err)
+}
+
+// certificateHint names the likely cause when the token endpoint refused the TLS client
+// certificate. With TLS 1.3 the server checks the certificate after the client's side of the
+// handshake is done, so the refusal often surfaces as a broken pipe, a reset or EOF on the
+// first write rather than as a TLS alert.
+func certificateHint(err error) string {
+	msg := err.Error()
+	for _, s := range []string{"bad certificate", "certificate required", "unknown certificate authority", "certificate expired", "certificate revoked"} {
+		if strings.Contains(msg, s) {
+			return "the token endpoint refused the client certificate in token.tls"
+		}
+	}
+	for _, s := range []string{"broken pipe", "connection reset by peer", "client conn could not be established", "EOF"} {
+		if strings.Contains(msg, s) {
+			return "the token endpoint closed the connection after the TLS handshake: it may not accept the client certificate in token.tls (it must be the transport certificate of token.client_id's software statement)"
+		}
+	}
+	return ""
 }
 
 // expiresIn reads expires_in (a JSON number or string, or a form value) as a positive lifetime.

@@ -370,3 +370,21 @@ func TestTokenContextAlreadyDone(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, context.Canceled) && errors.Is(err, ErrToken), err.Error())
 }
+
+func TestCertificateHint(t *testing.T) {
+	t.Parallel()
+	for msg, want := range map[string]string{
+		`Post "https://auth/token/": remote error: tls: bad certificate`:                     "refused the client certificate",
+		`Post "https://auth/token/": remote error: tls: certificate required`:                "refused the client certificate",
+		`Post "https://auth/token/": write tcp 127.0.0.1:1->127.0.0.1:2: write: broken pipe`: "closed the connection after the TLS handshake",
+		`Post "https://auth/token/": http2: client conn could not be established`:            "closed the connection after the TLS handshake",
+		`Post "https://auth/token/": dial tcp 127.0.0.1:2: connect: connection refused`:      "",
+	} {
+		got := certificateHint(errors.New(msg))
+		if want == "" {
+			assert.Empty(t, got, msg)
+			continue
+		}
+		assert.Contains(t, got, want, msg)
+	}
+}
