@@ -5,7 +5,7 @@ BUILDER       := $(BIN)/builder
 MDATAGEN      := $(BIN)/mdatagen
 BUILDER_VER   := v0.165.0
 OTELCOL       := $(CURDIR)/_build/otelcol-pcm
-FUZZTIME      ?= 20s
+FUZZTIME      ?= 15s
 GO_SOURCES    := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.dev/*') go.mod go.sum
 
 .PHONY: all build run test unit e2e fuzz bench bench-mapping bench-throughput lint fmt vet generate clean
@@ -42,6 +42,7 @@ e2e: $(OTELCOL)
 fuzz:
 	$(GO) test ./mapping/ -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./mapping/ -run '^$$' -fuzz '^FuzzLookup$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/directory/ -run '^$$' -fuzz '^FuzzParseAndResolve$$' -fuzztime $(FUZZTIME)
 
 ## bench: mapping micro-benchmarks, then the collector throughput benchmark (pcm vs otlphttp)
 bench: bench-mapping bench-throughput

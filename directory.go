@@ -51,13 +51,7 @@ func (e *pcmExporter) startDirectory(ctx context.Context, host component.Host) e
 		Client:    client,
 		Refresh:   cfg.RefreshInterval,
 		CacheFile: cfg.CacheFile,
-		Logger:    e.logger,
-		OnLoad: func(source string, st directory.Stats, err error) {
-			if err == nil {
-				e.logger.Debug("Directory participants loaded", zap.String("source", source),
-					zap.Int("organisations", st.Organisations), zap.Int("api_bases", st.APIBases))
-			}
-		},
+		Logger:    e.logger, // the source logs each new index and each failed refresh
 	})
 	e.directory = src
 	e.resolver.source.Store(src)
@@ -65,10 +59,8 @@ func (e *pcmExporter) startDirectory(ctx context.Context, host component.Host) e
 		if cfg.URL == "" {
 			return fmt.Errorf("counterparts.directory.file: %w", err)
 		}
-		e.logger.Warn("The Directory participants could not be loaded; retrying in the background. Until then, counterparts known only to the Directory are missing and such reports are dead-lettered.", zap.Error(err))
+		e.logger.Warn("The Directory participants could not be loaded. Until they are (every counterparts.directory.refresh_interval), counterparts known only to the Directory are missing and such reports are dead-lettered.",
+			zap.Duration("refresh_interval", cfg.RefreshInterval), zap.Error(err))
 	}
-	st := src.Index().Stats()
-	e.logger.Info("Directory participants in use", zap.Int("organisations", st.Organisations),
-		zap.Int("api_bases", st.APIBases), zap.Int("authorisation_servers", st.AuthServers))
 	return nil
 }

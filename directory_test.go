@@ -1,0 +1,119 @@
+package pcmexporter
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+
+	"github.com/pcm-otel/pcmexporter/internal/deadletter"
+	"github.com/pcm-otel/pcmexporter/internal/metadata"
+	"github.com/pcm-otel/pcmexporter/internal/pcmsim"
+)
+
+// participants is a Directory participants file in the published shape, where banco B is
+// known only by its API base and its authorisation server, and one caller by its client_id.
+func participants() string {
+	return fmt.Sprintf(`[
+  {"OrganisationId": %q, "OrganisationName": "Banco B", "Status": "Active",
+   "AuthorisationServers": [{
+     "AuthorisationServerId": "6850e112-0d2b-4f92-8955-993e6b9426d2",
+     "OpenIDDiscoveryDocument": "https://auth.banco-b-dir.example/.well-known/openid-configuration",
+     "ApiResources": [{"ApiFamilyType": "accounts", "ApiVersion": "2.4.2",
+       "ApiDiscoveryEndpoints": [{"ApiEndpoint": "https://api.banco-b-dir.example/opbk/open-banking/accounts/v2/accounts"}]}]}]},
+  {"OrganisationId": %q, "OrganisationName": "Banco A", "Status": "Active",
+   "SoftwareStatements": [{"SoftwareStatementId": %q, "ClientId": "client-a"}]}
+]`, bankB, ourOrg, ourSS)
+}
+
+// TestDirectoryResolvesCounterpartsAgainstPCMSim: a CLIENT span to a host known only through
+// the Directory is reported with the right serverOrgId and PCM accepts it; a SERVER span whose
+// caller is known by its client_id gets the right clientOrgId; the two pair.
+func TestDirectoryResolvesCounterpartsAgainstPCMSim(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "participants.json")
+	require.NoError(t, os.WriteFile(file, []byte(participants()), 0o600))
+	sim, a, b := startSim(t, func(cfg *Config) {
+		cfg.Counterparts.Hosts = nil
+		cfg.Counterparts.Directory.File = file
+		cfg.DeadLetter.Path = filepath.Join(t.TempDir(), "dead.jsonl")
+	})
+	ctx := context.Background()
+
+	call := clientCall("GET", "https://api.banco-b-dir.example/opbk/open-banking/accounts/v2/accounts/acc-1/balances", 200)
+	token := clientCall("POST", "https://auth.banco-b-dir.example/as/token.oauth2", 200)
+	require.NoError(t, a.exp.pushTraces(ctx, traces(call, token)))
+
+	served := serverCall("GET", "/open-banking/accounts/v2/accounts/acc-1/balances", 200)
+	served.interactionID, served.clientOrg, served.callerID = call.interactionID, "", "client-a"
+	require.NoError(t, b.exp.pushTraces(ctx, traces(served)))
+
+	byRole := map[string]pcmsim.Report{}
+	for _, r := range sim.FindReports(pcmsim.ReportFilter{FapiInteractionID: call.interactionID}) {
+		byRole[r.Role] = r
+	}
+	require.Len(t, byRole, 2, "both sides reached PCM")
+	assert.Equal(t, bankB, byRole["CLIENT"].ServerOrgID, "serverOrgId from the Directory's API base")
+	assert.Equal(t, ourOrg, byRole["SERVER"].ClientOrgID, "clientOrgId from the caller's client_id")
+	assert.Equal(t, pcmsim.StatusPaired, byRole["CLIENT"].Status)
+	tokenReports := sim.FindReports(pcmsim.ReportFilter{FapiInteractionID: token.interactionID})
+	require.Len(t, tokenReports, 1)
+	assert.Equal(t, "/token", tokenReports[0].Endpoint)
+	assert.Equal(t, bankB, tokenReports[0].ServerOrgID, "the token call resolved by the authorisation server's host")
+}
+
+func TestDirectoryFileThatCannotBeLoadedStopsTheStart(t *testing.T) {
+	cfg := newFakePCM(t).config()
+	cfg.Counterparts.Directory.File = filepath.Join(t.TempDir(), "missing.json")
+	exp, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+	require.NoError(t, err)
+	err = exp.start(context.Background(), componenttest.NewNopHost())
+	require.ErrorContains(t, err, "counterparts.directory.file")
+	require.NoError(t, exp.shutdown(context.Background()))
+}
+
+// TestDirectoryURLDownKeepsRunningAndCatchesUp: the Directory does not answer at start; the
+// collector still starts, reports to its hosts are dead-lettered meanwhile, and the next
+// refresh resolves them.
+func TestDirectoryURLDownKeepsRunningAndCatchesUp(t *testing.T) {
+	var up atomic.Bool
+	dirSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !up.Load() {
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte(participants()))
+	}))
+	defer dirSrv.Close()
+	pcm := newFakePCM(t)
+	cfg := pcm.config()
+	cfg.Counterparts.Hosts = nil
+	cfg.Counterparts.Directory.URL = dirSrv.URL + "/participants"
+	cfg.Counterparts.Directory.Client.TLS.InsecureSkipVerify = true // the test server's own certificate
+	cfg.Counterparts.Directory.RefreshInterval = 50 * time.Millisecond
+	exp, _ := startExporter(t, cfg)
+	call := clientCall("GET", "https://api.banco-b-dir.example/opbk/open-banking/accounts/v2/accounts", 200)
+	require.NoError(t, exp.pushTraces(context.Background(), traces(call)))
+	dead, err := deadletter.Read(cfg.DeadLetter.Path)
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	assert.Equal(t, "Missing property: serverOrgId", dead[0].Reason)
+
+	up.Store(true)
+	src := exp.resolver.source.Load()
+	require.NotNil(t, src)
+	require.Eventually(t, func() bool { return src.Index().Stats().Organisations == 2 }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, exp.pushTraces(context.Background(), traces(call)))
+	items := pcm.delivered()[privatePath]
+	require.Len(t, items, 1)
+	assert.Equal(t, bankB, items[0]["serverOrgId"])
+}
