@@ -84,7 +84,7 @@ func TestPcmdemoRun(t *testing.T) {
 		"invalid: Missing property: serverOrgId",
 		"invalid: Missing property: clientOrgId",
 		"unlisted_endpoint: Unlisted endpoint: /open-banking/accounts/v1/accounts",
-		`otelcol_exporter_pcm_reports{api="private",outcome="invalid",role="CLIENT"}`,
+		`otelcol_exporter_pcm_reports{api="private",exporter="pcm/banco_a",outcome="invalid",role="CLIENT"}`,
 		"Both institutions' reports are PAIRED at PCM.",
 	} {
 		assert.Contains(t, text, want)
