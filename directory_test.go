@@ -71,6 +71,24 @@ func TestDirectoryResolvesCounterpartsAgainstPCMSim(t *testing.T) {
 	assert.Equal(t, bankB, tokenReports[0].ServerOrgID, "the token call resolved by the authorisation server's host")
 }
 
+// TestShippedDirectoryFixtureResolvesAgainstPCMSim: with testdata/directory/participants.json,
+// a call to Banco Aurora's API, a host known only through the fixture, is reported with Banco
+// Aurora's OrganisationId, and PCM (which knows Banco Aurora) accepts it.
+func TestShippedDirectoryFixtureResolvesAgainstPCMSim(t *testing.T) {
+	const bancoAurora = "56218094-b49b-4779-b1d4-aa96223aa31f"
+	sim, a, _ := startSimWith(t, bancoAurora, func(cfg *Config) {
+		cfg.Counterparts.Hosts = nil
+		cfg.Counterparts.Directory.File = filepath.Join("testdata", "directory", "participants.json")
+	})
+	call := clientCall("GET", "https://api.bancoaurora.example/opbk/open-banking/accounts/v2/accounts/acc-9/balances?page=2", 200)
+	require.NoError(t, a.exp.pushTraces(context.Background(), traces(call)))
+	got := sim.FindReports(pcmsim.ReportFilter{FapiInteractionID: call.interactionID})
+	require.Len(t, got, 1)
+	assert.Equal(t, bancoAurora, got[0].ServerOrgID)
+	assert.Equal(t, "https://api.bancoaurora.example/opbk", got[0].EndpointURIPrefix)
+	assert.Equal(t, pcmsim.StatusUnpaired, got[0].Status, "accepted, waiting for Banco Aurora's own report")
+}
+
 func TestDirectoryFileThatCannotBeLoadedStopsTheStart(t *testing.T) {
 	cfg := newFakePCM(t).config()
 	cfg.Counterparts.Directory.File = filepath.Join(t.TempDir(), "missing.json")

@@ -19,11 +19,17 @@ type simInstitution struct {
 	tt  *componenttest.Telemetry
 }
 
-// startSim runs pcmsim in-process with two organisations and returns an exporter for each.
+// startSim runs pcmsim in-process with two organisations (ours and banco B) and returns an
+// exporter for each.
 func startSim(t *testing.T, mutate func(*Config)) (sim *pcmsim.Server, a, b simInstitution) {
+	return startSimWith(t, bankB, mutate)
+}
+
+// startSimWith is startSim with the second organisation's id.
+func startSimWith(t *testing.T, orgBID string, mutate func(*Config)) (sim *pcmsim.Server, a, b simInstitution) {
 	t.Helper()
 	orgA := pcmsim.Org{Name: "banco_a", OrgID: ourOrg, SoftwareStatementID: ourSS, ClientID: "client-a"}
-	orgB := pcmsim.Org{Name: "banco_b", OrgID: bankB, SoftwareStatementID: "7d3c1b2a-9e8f-4a6b-8c5d-4e3f2a1b0c9d", ClientID: "client-b"}
+	orgB := pcmsim.Org{Name: "banco_b", OrgID: orgBID, SoftwareStatementID: "7d3c1b2a-9e8f-4a6b-8c5d-4e3f2a1b0c9d", ClientID: "client-b"}
 	pki, err := pcmsim.NewDevPKI(orgA, orgB)
 	require.NoError(t, err)
 	dir := t.TempDir()
@@ -53,7 +59,7 @@ func startSim(t *testing.T, mutate func(*Config)) (sim *pcmsim.Server, a, b simI
 		exp, tt := startExporter(t, cfg)
 		return simInstitution{exp: exp, tt: tt}
 	}
-	return sim, institution(orgA, bankB), institution(orgB, ourOrg)
+	return sim, institution(orgA, orgBID), institution(orgB, ourOrg)
 }
 
 func reconciliationCounts(t *testing.T, tt *componenttest.Telemetry) map[string]int64 {
