@@ -72,6 +72,7 @@ func (cfg *Config) NewPCMClients(ctx context.Context, host component.Host, set c
 
 	tokens := pcmapi.NewTokenSource(pcmapi.TokenConfig{
 		URL:          cfg.TokenURL(),
+		FreshURL:     cfg.Token.FreshURL,
 		ClientID:     cfg.Token.ClientID,
 		HTTPClient:   tokenHTTP,
 		ExpiryBuffer: cfg.Token.ExpiryBuffer,

@@ -87,6 +87,9 @@ type TokenConfig struct {
 	TLS          configtls.ClientConfig `mapstructure:"tls"`
 	Timeout      time.Duration          `mapstructure:"timeout"`
 	ExpiryBuffer time.Duration          `mapstructure:"expiry_buffer"`
+	// FreshURL, when set (PCM's <auth>/token-fresh/), is where the token is fetched again after
+	// PCM refused one with 401: /token/ may hand back the same cached token. Off by default.
+	FreshURL string `mapstructure:"fresh_url"`
 }
 
 // CounterpartsConfig says how the other institution of a call is identified.
@@ -208,6 +211,11 @@ func (cfg *Config) Validate() error {
 	}
 	if err := checkHTTPSURL(cfg.TokenURL()); err != nil {
 		add("token.url", "%v", err)
+	}
+	if cfg.Token.FreshURL != "" {
+		if err := checkHTTPSURL(cfg.Token.FreshURL); err != nil {
+			add("token.fresh_url", "%v", err)
+		}
 	}
 	switch id := cfg.Token.ClientID; {
 	case strings.TrimSpace(id) == "":

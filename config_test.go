@@ -76,6 +76,7 @@ func TestFullConfig(t *testing.T) {
 		URL: "https://auth.pcm.example.com/token/", ClientID: "7c1e4d2a-client",
 		TLS:     cfg.Token.TLS, // checked field by field below
 		Timeout: 7 * time.Second, ExpiryBuffer: 10 * time.Minute,
+		FreshURL: "https://auth.pcm.example.com/token-fresh/",
 	}, cfg.Token)
 	assert.Equal(t, "/etc/pcm/transport.crt", cfg.Token.TLS.CertFile)
 	assert.Equal(t, "/etc/pcm/transport.key", cfg.Token.TLS.KeyFile)
