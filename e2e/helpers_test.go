@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -41,16 +40,13 @@ func TestMain(m *testing.M) {
 // collectorBinary is the ocb-built collector, or the test is skipped.
 func collectorBinary(t *testing.T) string {
 	t.Helper()
-	bin := os.Getenv("OTELCOL_BINARY")
+	bin, err := demo.CollectorBinary()
+	require.NoError(t, err)
 	if bin == "" {
 		t.Skip("OTELCOL_BINARY is not set: build the collector with `make build`, then run " +
-			"OTELCOL_BINARY=$PWD/_build/otelcol-pcm go test -tags e2e ./e2e/... (or `make e2e`)")
+			"OTELCOL_BINARY=$PWD/_build/otelcol-pcm go test -count=1 -tags e2e ./e2e/... (or `make e2e`)")
 	}
-	abs, err := filepath.Abs(bin)
-	require.NoError(t, err)
-	_, err = os.Stat(abs)
-	require.NoError(t, err, "OTELCOL_BINARY=%s", bin)
-	return abs
+	return bin
 }
 
 // startStack runs a complete world (simulator, collector, banks) in a fresh temporary directory.
