@@ -8,7 +8,7 @@ OTELCOL       := $(CURDIR)/_build/otelcol-pcm
 FUZZTIME      ?= 15s
 GO_SOURCES    := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.dev/*') go.mod go.sum
 
-.PHONY: all build run test unit e2e fuzz bench bench-mapping bench-throughput lint fmt vet generate clean
+.PHONY: all build tools run test unit e2e fuzz bench bench-mapping bench-throughput lint fmt vet generate clean
 
 all: build
 
@@ -21,6 +21,11 @@ $(BUILDER):
 $(OTELCOL): $(BUILDER) builder-config.yaml $(GO_SOURCES)
 	$(BUILDER) --config builder-config.yaml
 	@touch $(OTELCOL)
+
+## tools: the operator and simulator binaries, bin/pcmctl and bin/pcmsim
+tools:
+	$(GO) build -o $(BIN)/pcmctl ./cmd/pcmctl
+	$(GO) build -o $(BIN)/pcmsim ./cmd/pcmsim
 
 ## run: the two-command quickstart: build, dev certificates, pcmsim, collector, two demo banks, reconciliation summary
 ##      (RUN_ARGS="-keep-running" keeps it all up; "-duration 30s" or "-count 50" for more traffic)
