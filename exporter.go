@@ -45,7 +45,6 @@ type pcmExporter struct {
 
 	// set in start
 	clients    *PCMClients
-	client     *pcmapi.Client
 	deadLetter *deadletter.Writer
 	watcher    *watch.Watcher    // nil unless reconciliation_watch.enabled
 	directory  *directory.Source // nil unless counterparts.directory is set
@@ -128,7 +127,7 @@ func (e *pcmExporter) start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return err
 	}
-	e.clients, e.client = clients, clients.API
+	e.clients = clients
 	if e.cfg.DeadLetter.Path != "" {
 		if e.deadLetter, err = deadletter.Open(e.cfg.DeadLetter.Path); err != nil {
 			return fmt.Errorf("dead_letter.path: %w", err)
@@ -147,7 +146,7 @@ func (e *pcmExporter) start(ctx context.Context, host component.Host) error {
 }
 
 func (e *pcmExporter) lookupReport(ctx context.Context, interactionID string) (string, bool, error) {
-	model, err := e.client.GetReport(ctx, e.cfg.PrivateReportPath, interactionID)
+	model, err := e.clients.API.GetReport(ctx, e.cfg.PrivateReportPath, interactionID)
 	if pcmapi.IsNotFound(err) {
 		return "", true, nil
 	}
@@ -284,7 +283,7 @@ func (e *pcmExporter) send(ctx context.Context, api mapping.API, p *pendingRepor
 	path := e.pathOf(api)
 	for start := 0; start < len(p.items); {
 		end := min(start+e.cfg.MaxBatchSize, len(p.items))
-		results, err := e.client.Send(ctx, path, p.items[start:end])
+		results, err := e.clients.API.Send(ctx, path, p.items[start:end])
 		e.account(api, p, start, results)
 		rest := start + len(results)
 		if err == nil {

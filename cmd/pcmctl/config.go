@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/pcm-otel/pcmexporter/mapping"
+
 	"context"
 	"errors"
 	"fmt"
@@ -157,4 +159,20 @@ func newClients(ctx context.Context, ec *exporterConfig) (*pcmexporter.PCMClient
 		return nil, fmt.Errorf("%s: exporters::%s: %w", ec.path, ec.name, err)
 	}
 	return clients, nil
+}
+
+// loadMapping loads the exporter's configuration and builds its mapper and validator, as the
+// exporter does. On failure it has printed the error and returns the exit code (else 0).
+func (c *cli) loadMapping(ctx context.Context) (*exporterConfig, *mapping.Mapper, mapping.Validator, int) {
+	ec, err := c.loadConfig(ctx)
+	if err != nil {
+		c.errorf("%v", err)
+		return nil, nil, mapping.Validator{}, exitCodeOf(err)
+	}
+	mapper, validator, err := ec.cfg.Mapping(nil)
+	if err != nil {
+		c.errorf("%s: exporters::%s: %v", ec.path, ec.name, err)
+		return nil, nil, mapping.Validator{}, exitProblem
+	}
+	return ec, mapper, validator, 0
 }

@@ -73,15 +73,9 @@ func runEndpoints(ctx context.Context, c *cli, o any, args []string) int {
 	infos := []catalogInfo{describeCatalog("embedded", embedded)}
 	effective := embedded
 	if c.configPath != "" {
-		ec, err := c.loadConfig(ctx)
-		if err != nil {
-			c.errorf("%v", err)
-			return exitCodeOf(err)
-		}
-		_, validator, err := ec.cfg.Mapping(nil)
-		if err != nil {
-			c.errorf("%s: exporters::%s: %v", ec.path, ec.name, err)
-			return exitProblem
+		ec, _, validator, code := c.loadMapping(ctx)
+		if code != 0 {
+			return code
 		}
 		effective = validator.Catalog
 		if file := ec.cfg.EndpointsFile; file != "" {

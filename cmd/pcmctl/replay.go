@@ -124,15 +124,9 @@ func runReplay(ctx context.Context, c *cli, o any, args []string) int {
 		}
 		stages[deadletter.Stage(s)] = true
 	}
-	ec, err := c.loadConfig(ctx)
-	if err != nil {
-		c.errorf("%v", err)
-		return exitCodeOf(err)
-	}
-	_, validator, err := ec.cfg.Mapping(nil)
-	if err != nil {
-		c.errorf("%s: exporters::%s: %v", ec.path, ec.name, err)
-		return exitProblem
+	ec, _, validator, code := c.loadMapping(ctx)
+	if code != 0 {
+		return code
 	}
 	path := args[0]
 	values, err := readValues(path)

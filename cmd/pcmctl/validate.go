@@ -125,15 +125,9 @@ func runValidate(ctx context.Context, c *cli, o any, files []string) int {
 	if len(files) == 0 {
 		return c.usageError("no FILE given")
 	}
-	ec, err := c.loadConfig(ctx)
-	if err != nil {
-		c.errorf("%v", err)
-		return exitCodeOf(err)
-	}
-	mapper, validator, err := ec.cfg.Mapping(nil)
-	if err != nil {
-		c.errorf("%s: exporters::%s: %v", ec.path, ec.name, err)
-		return exitProblem
+	ec, mapper, validator, code := c.loadMapping(ctx)
+	if code != 0 {
+		return code
 	}
 	v := &validation{c: c, json: opts.json, mapper: mapper, validator: validator, orgID: ec.cfg.OrgID, now: time.Now()}
 	for _, file := range files {
