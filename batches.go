@@ -3,7 +3,6 @@ package pcmexporter // import "github.com/pcm-otel/pcmexporter"
 import (
 	"encoding/json"
 	"sort"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -190,29 +189,12 @@ type outcomeCounts struct {
 
 type rejection struct{ source, reason string }
 
-type slaClass struct{ day, deadline string }
+type slaClass struct{ day, deadline, strict string }
 
 const (
 	sourceLocal = "local"
 	sourcePCM   = "pcm"
 )
-
-// pcmErrorTypes are the error types of PCM's messages ("<type>: <detail>"); anything else is
-// "other", so that free text never becomes a metric attribute.
-var pcmErrorTypes = []string{
-	"Missing property", "Invalid field value", "Unlisted endpoint", "Invalid payload format",
-	"Requester id mismatch", "Field type mismatch", "Additional property not allowed",
-	"Report is too old", "OrganisationId doesn't exist on Directory",
-}
-
-func errorType(message string) string {
-	for _, t := range pcmErrorTypes {
-		if strings.HasPrefix(message, t) {
-			return t
-		}
-	}
-	return "other"
-}
 
 func (c *outcomeCounts) reject(source, message string) {
 	if c.rejected == nil {
@@ -225,7 +207,7 @@ func (c *outcomeCounts) accept(transaction, accepted time.Time) {
 	if c.accepted == nil {
 		c.accepted = map[slaClass]int64{}
 	}
-	c.accepted[slaClass{sla.TransactionDay(transaction), sla.Classify(transaction, accepted)}]++
+	c.accepted[slaClass{sla.TransactionDay(transaction), sla.Classify(transaction, accepted), sla.ClassifyStrict(transaction, accepted)}]++
 }
 
 func (c *outcomeCounts) add(api mapping.API, role mapping.Role, outcome int, n int64) {

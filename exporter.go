@@ -159,7 +159,7 @@ func (e *pcmExporter) lookupReport(ctx context.Context, interactionID string) (s
 
 func (e *pcmExporter) onReconciliation(r watch.Report, status string) {
 	e.telemetry.ExporterPcmReconciliation.Add(context.Background(), 1, e.attrs(
-		attribute.String("endpoint", r.Endpoint), attribute.String("method", r.Method), attribute.String("status", status)))
+		attribute.String("endpoint", r.Endpoint), attribute.String("method", r.Method), attribute.String("status", reconciliationStatus(status))))
 }
 
 func (e *pcmExporter) shutdown(ctx context.Context) error {
@@ -404,7 +404,8 @@ func (e *pcmExporter) flushCounts(c *outcomeCounts) {
 	}
 	for class, n := range c.accepted {
 		e.telemetry.ExporterPcmSLAAccepted.Add(ctx, n, e.attrs(
-			attribute.String("transaction_day", class.day), attribute.String("deadline", class.deadline)))
+			attribute.String("transaction_day", class.day), attribute.String("deadline", class.deadline),
+			attribute.String("deadline_strict", class.strict)))
 	}
 	*c = outcomeCounts{}
 }

@@ -59,13 +59,14 @@ func TestSLAMetricsFollowTheBacklog(t *testing.T) {
 
 	now := time.Now()
 	recentStart, oldStart := now.Add(-time.Minute), now.Add(-old.age)
-	want := map[[2]string]int64{}
-	want[[2]string{sla.TransactionDay(recentStart), sla.Classify(recentStart, now)}]++
-	want[[2]string{sla.TransactionDay(oldStart), sla.D7}]++
+	want := map[[3]string]int64{}
+	want[[3]string{sla.TransactionDay(recentStart), sla.Classify(recentStart, now), sla.ClassifyStrict(recentStart, now)}]++
+	want[[3]string{sla.TransactionDay(oldStart), sla.D7, sla.StrictMissed}]++
 	var dps []metricdata.DataPoint[int64]
 	for k, v := range want {
 		dps = append(dps, metricdata.DataPoint[int64]{Attributes: exporterSet(
-			attribute.String("transaction_day", k[0]), attribute.String("deadline", k[1])), Value: v})
+			attribute.String("transaction_day", k[0]), attribute.String("deadline", k[1]),
+			attribute.String("deadline_strict", k[2])), Value: v})
 	}
 	metadatatest.AssertEqualExporterPcmSLAAccepted(t, tt, dps, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
@@ -87,4 +88,42 @@ func TestRejectedReportsByErrorType(t *testing.T) {
 		{Attributes: exporterSet(attribute.String("source", "pcm"), attribute.String("reason", "other")), Value: 1},
 		{Attributes: exporterSet(attribute.String("source", "local"), attribute.String("reason", "Missing property")), Value: 1},
 	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+}
+
+// TestPCMWordingsNameTheirErrorType feeds the wordings of docs/pcm-rules.md §4.3 (the error
+// types, and the spec's own examples that do not start with one) to the reason label.
+func TestPCMWordingsNameTheirErrorType(t *testing.T) {
+	tests := []struct{ message, want string }{
+		{"Missing property: clientOrgId", "Missing property"},
+		{"Missing fields: 'fapiInteractionId'", "Missing property"},
+		{"fapiInteractionId must be a UUID", "Invalid field value"},
+		{"invalid format: consentId: String must contain at least 1 character(s)", "Invalid field value"},
+		{"Invalid field value: statusCode", "Invalid field value"},
+		{"Requester id mismatch with clientOrgId", "Requester id mismatch"},
+		{"requester ID mismatch with serverOrgId", "Requester id mismatch"},
+		{"Report is too old", "Report is too old"},
+		{"OrganisationId doesn't exist on Directory", "OrganisationId doesn't exist on Directory"},
+		{"Unlisted endpoint: /open-banking/x/v1/y", "Unlisted endpoint"},
+		{"Field type mismatch: processTimespan", "Field type mismatch"},
+		{"Additional property not allowed: foo", "Additional property not allowed"},
+		{"Invalid payload format: MUST be an array", "Invalid payload format"},
+		// Several errors joined with ";": the first names the type.
+		{"Missing fields: 'endpoint'; fapiInteractionId must be a UUID", "Missing property"},
+		{"   ", "other"},
+		{"something PCM never documented", "other"},
+		{"<html><body>Request blocked</body></html>", "other"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, errorType(tt.message), tt.message)
+	}
+}
+
+func TestReconciliationStatusIsBounded(t *testing.T) {
+	for in, want := range map[string]string{
+		"PAIRED": "PAIRED", "PAIRED ": "PAIRED", "paired_inconsistent": "PAIRED_INCONSISTENT", "UNPAIRED": "UNPAIRED",
+		"SINGLE": "SINGLE", "ACCEPTED": "ACCEPTED", "DISCARDED": "DISCARDED", "NOT_FOUND": "NOT_FOUND", "ERROR": "ERROR",
+		"": "other", "PAIRED\nINJECTED": "other", "<html>": "other", "PENDING": "other",
+	} {
+		assert.Equal(t, want, reconciliationStatus(in), "%q", in)
+	}
 }

@@ -28,8 +28,11 @@ type TelemetryBuilder struct {
 	meter                              metric.Meter
 	mu                                 sync.Mutex
 	registrations                      []metric.Registration
+	ExporterPcmDeadLetterWriteFailures metric.Int64Counter
+	ExporterPcmDeadLetters             metric.Int64Counter
 	ExporterPcmReconciliation          metric.Int64Counter
 	ExporterPcmRejectedReports         metric.Int64Counter
+	ExporterPcmReportFixes             metric.Int64Counter
 	ExporterPcmReports                 metric.Int64Counter
 	ExporterPcmRequestDuration         metric.Float64Histogram
 	ExporterPcmSLAAccepted             metric.Int64Counter
@@ -118,6 +121,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.ExporterPcmDeadLetterWriteFailures, err = builder.meter.Int64Counter(
+		"otelcol_exporter_pcm_dead_letter_write_failures",
+		metric.WithDescription("Dead-letter entries whose write failed, by outcome (buffered and retried later, or lost from the file and logged in full). [Development]"),
+		metric.WithUnit("{report}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterPcmDeadLetters, err = builder.meter.Int64Counter(
+		"otelcol_exporter_pcm_dead_letters",
+		metric.WithDescription("Reports handed to the dead letter, by stage (every report the exporter gives up on is counted here). [Development]"),
+		metric.WithUnit("{report}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ExporterPcmReconciliation, err = builder.meter.Int64Counter(
 		"otelcol_exporter_pcm_reconciliation",
 		metric.WithDescription("Sampled delivered reports looked up at PCM (reconciliation_watch), by endpoint, method and status. [Development]"),
@@ -127,6 +142,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.ExporterPcmRejectedReports, err = builder.meter.Int64Counter(
 		"otelcol_exporter_pcm_rejected_reports",
 		metric.WithDescription("Reports PCM discarded or local validation refused, by source and PCM error type (the text before the colon of PCM's message). [Development]"),
+		metric.WithUnit("{report}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterPcmReportFixes, err = builder.meter.Int64Counter(
+		"otelcol_exporter_pcm_report_fixes",
+		metric.WithDescription("Corrections made to reports so that PCM takes them (a value PCM's schema cannot take left out, an invalid optional field replaced), by fix. [Development]"),
 		metric.WithUnit("{report}"),
 	)
 	errs = errors.Join(errs, err)

@@ -28,17 +28,29 @@ func TestSetupTelemetry(t *testing.T) {
 		observer.Observe(1)
 		return nil
 	}))
+	tb.ExporterPcmDeadLetterWriteFailures.Add(context.Background(), 1)
+	tb.ExporterPcmDeadLetters.Add(context.Background(), 1)
 	tb.ExporterPcmReconciliation.Add(context.Background(), 1)
 	tb.ExporterPcmRejectedReports.Add(context.Background(), 1)
+	tb.ExporterPcmReportFixes.Add(context.Background(), 1)
 	tb.ExporterPcmReports.Add(context.Background(), 1)
 	tb.ExporterPcmRequestDuration.Record(context.Background(), 1)
 	tb.ExporterPcmSLAAccepted.Add(context.Background(), 1)
 	tb.ExporterPcmSpansSkipped.Add(context.Background(), 1)
 	tb.ExporterPcmTokenRequests.Add(context.Background(), 1)
+	AssertEqualExporterPcmDeadLetterWriteFailures(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterPcmDeadLetters(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterPcmReconciliation(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterPcmRejectedReports(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterPcmReportFixes(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterPcmReports(t, testTel,

@@ -35,6 +35,25 @@ func TransactionDay(ts time.Time) string {
 	return ts.In(saoPaulo).Format(time.DateOnly)
 }
 
+// Readings of the D+1 deadline (docs/pcm-rules.md Decision 19): PCM's FAQ says 08:00 BRT,
+// its ticket formula says 08:00 GMT, which is 05:00 BRT. StrictMet/StrictMissed say whether an
+// acceptance met the stricter one.
+const (
+	StrictMet    = "met"
+	StrictMissed = "missed"
+)
+
+// ClassifyStrict says whether an acceptance at accepted met the strict reading of the D+1
+// deadline for a transaction at ts: 08:00 GMT of the day after the transaction's Brasília day.
+func ClassifyStrict(ts, accepted time.Time) string {
+	local := ts.In(saoPaulo)
+	nextDay0800GMT := time.Date(local.Year(), local.Month(), local.Day()+1, 8, 0, 0, 0, time.UTC)
+	if accepted.After(nextDay0800GMT) {
+		return StrictMissed
+	}
+	return StrictMet
+}
+
 // Classify says which deadline an acceptance at accepted met for a transaction at ts.
 func Classify(ts, accepted time.Time) string {
 	local := ts.In(saoPaulo)

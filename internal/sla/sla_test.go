@@ -39,6 +39,29 @@ func TestClassify(t *testing.T) {
 	assert.Equal(t, "2026-11-25", TransactionDay(time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)))
 }
 
+func TestClassifyStrict(t *testing.T) {
+	tests := []struct {
+		name       string
+		tx, accept time.Time
+		want       string
+	}{
+		{"next day 04:59 BRT", brt("2026-11-25 12:00"), brt("2026-11-26 04:59"), StrictMet},
+		{"next day 05:00 BRT = 08:00 GMT", brt("2026-11-25 12:00"), brt("2026-11-26 05:00"), StrictMet},
+		{"next day 05:01 BRT: met 08:00 BRT, missed 08:00 GMT", brt("2026-11-25 12:00"), brt("2026-11-26 05:01"), StrictMissed},
+		// 01:00 UTC on the 26th is the 25th in Brasília: the deadline is 08:00 UTC on the 26th.
+		{"BRT day decides", time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC), time.Date(2026, 11, 26, 7, 59, 0, 0, time.UTC), StrictMet},
+		{"same day", brt("2026-11-25 23:00"), brt("2026-11-25 23:30"), StrictMet},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, ClassifyStrict(tt.tx, tt.accept))
+		})
+	}
+	// The two readings differ exactly between 05:00 and 08:00 BRT of D+1.
+	assert.Equal(t, OnTime, Classify(brt("2026-11-25 12:00"), brt("2026-11-26 06:00")))
+	assert.Equal(t, StrictMissed, ClassifyStrict(brt("2026-11-25 12:00"), brt("2026-11-26 06:00")))
+}
+
 func TestBacklog(t *testing.T) {
 	now := brt("2026-11-25 12:00")
 	b := NewBacklog(3)
