@@ -2,7 +2,6 @@ package mapping
 
 import (
 	"encoding/json"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -69,14 +68,6 @@ func TestDefaultCatalogContents(t *testing.T) {
 	got := c.Templates(ClassOpendata)
 	got[0] = "mutated"
 	assert.NotEqual(t, "mutated", c.Templates(ClassOpendata)[0])
-}
-
-func TestEmbeddedFileIsTheSharedOne(t *testing.T) {
-	shared, err := os.ReadFile("../../shared/endpoints.json")
-	if err != nil {
-		t.Skip("shared endpoints.json not available:", err)
-	}
-	assert.JSONEq(t, string(shared), string(embeddedEndpoints), "mapping/endpoints.json drifted from the shared list")
 }
 
 func TestLookupEveryTemplateMatchesItself(t *testing.T) {

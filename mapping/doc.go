@@ -15,7 +15,7 @@
 //   - attributes.go, urlparts.go, status.go: reading HTTP semantic conventions (stable and legacy)
 //     and the configured pcm.* attributes.
 //   - resolve.go, hosts.go: span path → template and endpointUriPrefix; host → counterpart org.
-//   - mapper.go: Config, NewMapper and Map, the span → report contract of DESIGN.md §4.
+//   - mapper.go: Config, NewMapper and Map, the span → report contract (docs/pcm-rules.md §8).
 //   - validate.go, patterns.go: PCM's discard rules applied locally, in PCM's message vocabulary.
 //
 // Map is on the exporter's hot path: it references pdata strings instead of copying them and

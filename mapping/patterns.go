@@ -2,9 +2,9 @@ package mapping
 
 import "strings"
 
-// Hand-written equivalents of the regular expressions in PCM's schemas (fields.json). They run
-// for every report, so they are table lookups and 64-bit word tests instead of regexp;
-// patterns_test.go checks them against the original expressions.
+// Hand-written equivalents of the regular expressions in PCM's schemas (docs/pcm-rules.md §5,
+// §6). They run for every report, so they are table lookups and 64-bit word tests instead of
+// regexp; patterns_test.go checks them against the original expressions.
 
 // charClass classifies ASCII bytes for the checks below and for the JSON encoder: one table
 // lookup per byte instead of a chain of comparisons (these loops run several times per span).

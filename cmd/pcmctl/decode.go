@@ -16,7 +16,7 @@ import (
 	"github.com/pcm-otel/pcmexporter/mapping"
 )
 
-// The keys PCM accepts in a report (PCM-REFERENCE §5, §7). Private reports: every key of
+// The keys PCM accepts in a report (docs/pcm-rules.md §5, §7). Private reports: every key of
 // ClientReportRequest; the Validator rejects the client-only ones in a SERVER report.
 var (
 	privateKeys = []string{"fapiInteractionId", "endpoint", "statusCode", "httpMethod", "clientOrgId", "serverOrgId",

@@ -23,8 +23,8 @@ import (
 //
 //   - requests whose size divides batch max_size are never split across batches, and the only
 //     duplicates are the reports of the batches whose answer the crash lost — at most
-//     num_consumers × batch max_size (DESIGN §5: "duplicates are limited to the batch in
-//     flight");
+//     num_consumers × batch max_size (docs/pcm-rules.md §15.10: duplicates are limited to
+//     the batches in flight);
 //   - a request split across batches is resent whole, including its part in a batch PCM had
 //     already answered: each such request adds up to its size − 1 duplicates beyond the
 //     batches in flight.

@@ -38,7 +38,8 @@ const (
 	// max_batch_size: one batch is one POST.
 	batchMaxSize = 25
 	// inFlightBound is the most reports that can be on their way to PCM at once: the only ones
-	// a crash may duplicate (DESIGN §5: "duplicates are limited to the batch in flight").
+	// a crash may duplicate (docs/pcm-rules.md §15.10: duplicates are limited to the batches in
+	// flight).
 	inFlightBound = numConsumers * batchMaxSize
 
 	collectorTemplate = "testdata/faults/collector.yaml"

@@ -16,7 +16,7 @@ import (
 const maxReportModelBytes = 1 << 20
 
 // ReportModel is PCM's answer to GET /report-api/v1/private/report/{fapiInteractionId}
-// (PCM-REFERENCE §10): the report's state plus the fields that were submitted.
+// (docs/pcm-rules.md §10): the report's state plus the fields that were submitted.
 type ReportModel struct {
 	ReportID       string
 	PairedReportID string // "" when PCM sent null or nothing (not paired)

@@ -1,6 +1,6 @@
 // Package pcmsim is a local stand-in for the Open Finance Brasil PCM (Plataforma de Coleta de
 // Métricas): an mTLS token server and a report API that validate, store and reconcile reports the
-// way the published API does (see /work/shared/PCM-REFERENCE.md), plus control endpoints for
+// way the published API does (see docs/pcm-rules.md), plus control endpoints for
 // tests (summary, stored reports, statistics, fault injection).
 //
 // It is an independent implementation: validation follows the published field rules, not the
