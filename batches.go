@@ -54,6 +54,9 @@ func (p *pendingReports) add(r *mapping.Report, ref spanRef) {
 // batches is what one push produced before anything was sent.
 type batches struct {
 	pending map[mapping.API]*pendingReports
+	// waiting are reports whose counterpart only the Directory can name, while its
+	// participants are not loaded yet: retried, not dead-lettered.
+	waiting *pendingReports
 	dead    []deadletter.Entry
 	counts  outcomeCounts
 }
@@ -79,6 +82,14 @@ func (e *pcmExporter) buildBatches(td ptrace.Traces) batches {
 				switch result.Outcome {
 				case mapping.OutcomeReport:
 					if problems := e.validator.Validate(&report, now); len(problems) > 0 {
+						if e.resolver.loading() && onlyCounterpartMissing(&report, problems) {
+							if b.waiting == nil {
+								b.waiting = &pendingReports{}
+							}
+							b.waiting.add(&report, ref)
+							b.counts.add(mapping.APIPrivate, metricRole(&report), outcomeWaiting, 1)
+							continue
+						}
 						b.keepInvalid(e, &report, ref, deadletter.StageInvalid, mapping.JoinProblems(problems))
 						continue
 					}
@@ -97,6 +108,21 @@ func (e *pcmExporter) buildBatches(td ptrace.Traces) batches {
 		}
 	}
 	return b
+}
+
+// onlyCounterpartMissing reports whether the report lacks nothing but the counterpart's
+// OrganisationId: serverOrgId of a CLIENT report, clientOrgId of a SERVER report.
+func onlyCounterpartMissing(r *mapping.Report, problems []mapping.Problem) bool {
+	counterpart := "serverOrgId"
+	if r.Role == mapping.RoleServer {
+		counterpart = "clientOrgId"
+	}
+	for _, p := range problems {
+		if p.Type != mapping.ProblemMissingProperty || p.Field != counterpart {
+			return false
+		}
+	}
+	return true
 }
 
 // keepInvalid counts and dead-letters a report PCM would certainly discard; it is not sent.
@@ -173,10 +199,12 @@ const (
 	outcomeDiscarded
 	outcomeInvalid
 	outcomeFailed
+	outcomeUnconfirmed // PCM's answer confirmed nothing; retried
+	outcomeWaiting     // counterpart unknown until the Directory loads; retried
 	numOutcomes
 )
 
-var outcomeNames = [numOutcomes]string{"accepted", "discarded", "invalid", "failed"}
+var outcomeNames = [numOutcomes]string{"accepted", "discarded", "invalid", "failed", "unconfirmed", "waiting_for_directory"}
 
 // outcomeCounts aggregates one push's counts so that each metric is updated once per
 // attribute set, not once per report.

@@ -47,7 +47,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, 30*time.Second, cfg.ClientConfig.Timeout)
 	assert.Equal(t, 10*time.Second, cfg.Token.Timeout)
 	assert.Equal(t, 5*time.Minute, cfg.Token.ExpiryBuffer)
-	assert.Equal(t, 24*time.Hour, cfg.RetryConfig.MaxElapsedTime)
+	assert.Zero(t, cfg.RetryConfig.MaxElapsedTime, "no retry time limit: reports wait for PCM's 7-day limit")
 	require.True(t, cfg.QueueConfig.HasValue())
 	require.True(t, cfg.QueueConfig.Get().Batch.HasValue(), "batching is on by default")
 	assert.Equal(t, int64(5000), cfg.QueueConfig.Get().Batch.Get().MaxSize)

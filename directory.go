@@ -18,6 +18,13 @@ type directoryResolver struct {
 	source atomic.Pointer[directory.Source]
 }
 
+// loading reports whether a Directory is configured and has not loaded its participants yet:
+// a counterpart it cannot name now may be named once it has.
+func (d *directoryResolver) loading() bool {
+	s := d.source.Load()
+	return s != nil && s.Index() == nil
+}
+
 func (d *directoryResolver) ServerOrg(rawURL string) string {
 	if s := d.source.Load(); s != nil {
 		return s.ServerOrg(rawURL)
@@ -34,8 +41,8 @@ func (d *directoryResolver) ClientOrg(callerID string) string {
 
 // startDirectory loads the participants file. A configured file that cannot be loaded stops
 // the collector (a configuration error); a Directory URL that does not answer only warns: the
-// source keeps retrying in the background, and reports without a counterpart are
-// dead-lettered meanwhile, not lost.
+// source keeps retrying in the background, and reports whose counterpart is unknown wait for it
+// (retried, up to PCM's 7-day limit).
 func (e *pcmExporter) startDirectory(ctx context.Context, host component.Host) error {
 	cfg := e.cfg.Counterparts.Directory
 	if !cfg.enabled() {
@@ -59,7 +66,7 @@ func (e *pcmExporter) startDirectory(ctx context.Context, host component.Host) e
 		if cfg.URL == "" {
 			return fmt.Errorf("counterparts.directory.file: %w", err)
 		}
-		e.logger.Warn("The Directory participants could not be loaded. Until they are (every counterparts.directory.refresh_interval), counterparts known only to the Directory are missing and such reports are dead-lettered.",
+		e.logger.Warn("The Directory participants could not be loaded. Until they are (every counterparts.directory.refresh_interval), reports whose counterpart only the Directory knows are retried until it answers (or until PCM's 7-day limit).",
 			zap.Duration("refresh_interval", cfg.RefreshInterval), zap.Error(err))
 	}
 	return nil

@@ -2,18 +2,12 @@ package pcmexporter // import "github.com/pcm-otel/pcmexporter"
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
@@ -41,6 +35,7 @@ type pcmExporter struct {
 	telemetry *metadata.TelemetryBuilder
 	backlog   *sla.Backlog // reports tried and not yet accepted
 	resolver  *directoryResolver
+	inRetry   *retryRegistry // spans waiting for a retry in an in-memory queue
 	now       func() time.Time
 
 	// set in start
@@ -71,6 +66,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*pcmExporter, error) {
 		telemetry: tb,
 		backlog:   sla.NewBacklog(backlogLimit),
 		resolver:  resolver,
+		inRetry:   newRetryRegistry(cfg.QueueConfig.HasValue() && cfg.QueueConfig.Get().StorageID == nil),
 		now:       time.Now,
 	}
 	if err := e.registerSLAGauges(); err != nil {
@@ -163,6 +159,8 @@ func (e *pcmExporter) onReconciliation(r watch.Report, status string) {
 }
 
 func (e *pcmExporter) shutdown(ctx context.Context) error {
+	// exporterhelper has stopped its retries and drained its queue before calling this.
+	e.deadLetterUnsent()
 	if e.watcher != nil {
 		e.watcher.Stop()
 	}
@@ -178,6 +176,32 @@ func (e *pcmExporter) shutdown(ctx context.Context) error {
 	}
 	e.telemetry.Shutdown()
 	return err
+}
+
+// deadLetterUnsent dead-letters the reports that were waiting for a retry in the in-memory
+// queue when the collector stopped: exporterhelper drops them without a word.
+func (e *pcmExporter) deadLetterUnsent() {
+	for _, td := range e.inRetry.drain() {
+		b := e.buildBatches(td)
+		e.flushCounts(&b.counts)
+		e.writeDeadLetters(b.dead)
+		var held []heldReport
+		for _, api := range []mapping.API{mapping.APIPrivate, mapping.APIOpendata} {
+			if p := b.pending[api]; p != nil {
+				held = appendHeld(held, api, p, 0)
+			}
+		}
+		if b.waiting != nil {
+			held = appendHeld(held, mapping.APIPrivate, b.waiting, 0)
+		}
+		if len(held) == 0 {
+			continue
+		}
+		e.logger.Error("The collector stopped while reports waited for a retry in the in-memory sending queue; they are dead-lettered. "+
+			"Configure sending_queue.storage (file_storage) to keep them across restarts.", zap.Int("reports", len(held)))
+		e.deadLetterHeld(held, deadletter.StageShutdown,
+			"the collector stopped while the report waited for a retry in the in-memory sending queue")
+	}
 }
 
 func userAgent(info component.BuildInfo) string {
@@ -238,146 +262,6 @@ func (e *pcmExporter) pathOf(api mapping.API) string {
 		return e.cfg.OpendataReportPath
 	}
 	return e.cfg.PrivateReportPath
-}
-
-func (e *pcmExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	b := e.buildBatches(td)
-	e.flushCounts(&b.counts)
-	e.writeDeadLetters(b.dead)
-
-	var undelivered []spanRef
-	var retryErr, permanentErr error
-	for _, api := range []mapping.API{mapping.APIPrivate, mapping.APIOpendata} {
-		pending := b.pending[api]
-		if pending == nil {
-			continue
-		}
-		if retryErr != nil {
-			e.remember(pending, 0)
-			undelivered = append(undelivered, pending.refs...)
-			continue
-		}
-		failed, rErr, pErr := e.send(ctx, api, pending)
-		undelivered = append(undelivered, failed...)
-		retryErr = rErr
-		permanentErr = errors.Join(permanentErr, pErr)
-	}
-	switch {
-	case retryErr != nil:
-		if ra, ok := pcmapi.RetryAfter(retryErr); ok {
-			retryErr = exporterhelper.NewThrottleRetry(retryErr, ra)
-		}
-		// Only the spans whose reports were not delivered go back for retry: no blind resends.
-		return consumererror.NewTraces(retryErr, subset(td, undelivered))
-	case permanentErr != nil:
-		// Already dead-lettered; permanent so that exporterhelper counts them as failed and does not retry.
-		return consumererror.NewPermanent(permanentErr)
-	}
-	return nil
-}
-
-// send delivers one API's reports in POSTs of at most max_batch_size items. A permanent
-// refusal dead-letters what it concerns and goes on with the rest; a retryable failure stops
-// and returns the spans not yet delivered.
-func (e *pcmExporter) send(ctx context.Context, api mapping.API, p *pendingReports) (undelivered []spanRef, retryErr, permanentErr error) {
-	path := e.pathOf(api)
-	for start := 0; start < len(p.items); {
-		end := min(start+e.cfg.MaxBatchSize, len(p.items))
-		results, err := e.clients.API.Send(ctx, path, p.items[start:end])
-		e.account(api, p, start, results)
-		rest := start + len(results)
-		if err == nil {
-			start = end
-			continue
-		}
-		if !pcmapi.IsPermanent(err) {
-			e.remember(p, rest)
-			return p.refs[rest:], fmt.Errorf("sending %s reports to PCM: %w", api, err), permanentErr
-		}
-		// A 413 that reaches us concerns the one item that is too large on its own: only that
-		// item is refused. Any other permanent answer refuses the rest of the POST.
-		refused := end
-		var se *pcmapi.StatusError
-		if errors.As(err, &se) && se.StatusCode == http.StatusRequestEntityTooLarge {
-			refused = rest + 1
-		}
-		e.logger.Error("PCM refused reports permanently; they are dead-lettered. Check the certificate, organisation and headers.",
-			zap.String("api", api.String()), zap.Int("reports", refused-rest), zap.Error(err))
-		e.reject(api, p, rest, refused, err)
-		permanentErr = errors.Join(permanentErr, fmt.Errorf("sending %s reports to PCM: %w", api, err))
-		start = refused
-	}
-	return nil, nil, permanentErr
-}
-
-// remember puts the reports from index from on in the SLA backlog: tried, not yet accepted.
-func (e *pcmExporter) remember(p *pendingReports, from int) {
-	keys := make([]sla.Key, 0, len(p.refs)-from)
-	for _, ref := range p.refs[from:] {
-		keys = append(keys, ref.key())
-	}
-	e.backlog.Pending(keys, p.times[from:])
-}
-
-// account counts PCM's per-item answers and dead-letters the DISCARDED items.
-func (e *pcmExporter) account(api mapping.API, p *pendingReports, offset int, results []pcmapi.ItemResult) {
-	var counts outcomeCounts
-	now := e.now()
-	var dead []deadletter.Entry
-	var watched []watch.Report
-	for i, r := range results {
-		idx := offset + i
-		role := p.roles[idx]
-		e.backlog.Done(p.refs[idx].key())
-		if !r.Discarded() {
-			counts.add(api, role, outcomeAccepted, 1)
-			counts.accept(p.times[idx], now)
-			if e.watcher != nil && api == mapping.APIPrivate {
-				watched = append(watched, watch.Report{InteractionID: p.ids[idx], Endpoint: p.endpoints[idx], Method: p.methods[idx]})
-			}
-			continue
-		}
-		counts.add(api, role, outcomeDiscarded, 1)
-		counts.reject(sourcePCM, r.Message)
-		e.sampled.Warn("PCM discarded a report; it is kept in the dead letter and will not be resent as it is",
-			zap.String("api", api.String()), zap.String("message", r.Message), zap.String("endpoint", p.endpoints[idx]))
-		dead = append(dead, deadletter.Entry{
-			Time: e.now().UTC(), Stage: deadletter.StageDiscarded, Reason: r.Message, API: api.String(),
-			ReportID: r.ReportID, TraceID: p.refs[idx].traceID(), SpanID: p.refs[idx].spanID(),
-			Report: json.RawMessage(p.items[idx]),
-		})
-	}
-	e.flushCounts(&counts)
-	e.writeDeadLetters(dead)
-	if len(watched) > 0 {
-		e.watcher.Add(watched...)
-	}
-}
-
-// reject dead-letters items [from, to) after a permanent whole-request error.
-func (e *pcmExporter) reject(api mapping.API, p *pendingReports, from, to int, cause error) {
-	var counts outcomeCounts
-	dead := make([]deadletter.Entry, 0, to-from)
-	for idx := from; idx < to; idx++ {
-		e.backlog.Done(p.refs[idx].key())
-		counts.add(api, p.roles[idx], outcomeFailed, 1)
-		dead = append(dead, deadletter.Entry{
-			Time: e.now().UTC(), Stage: deadletter.StageRejected, Reason: cause.Error(), API: api.String(),
-			TraceID: p.refs[idx].traceID(), SpanID: p.refs[idx].spanID(), Report: json.RawMessage(p.items[idx]),
-		})
-	}
-	e.flushCounts(&counts)
-	e.writeDeadLetters(dead)
-}
-
-func (e *pcmExporter) writeDeadLetters(entries []deadletter.Entry) {
-	if e.deadLetter == nil || len(entries) == 0 {
-		return
-	}
-	if err := e.deadLetter.Write(entries); err != nil {
-		e.sampled.Error("Could not write the dead-letter file; the reports are only in this log",
-			zap.Error(err), zap.Int("reports", len(entries)), zap.Any("entries", entries))
-	}
 }
 
 func (e *pcmExporter) flushCounts(c *outcomeCounts) {

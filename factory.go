@@ -83,13 +83,23 @@ func defaultQueueConfig() exporterhelper.QueueBatchConfig {
 	return q
 }
 
-// defaultRetryConfig keeps retrying for hours: a PCM outage must not drop reports that can
-// still be delivered within PCM's 7-day window. The limit is max_elapsed_time per batch.
+// defaultRetryConfig retries without a time limit: a report waits, queued, until PCM takes it
+// or until PCM's own 7-day limit, where local validation dead-letters it as "Report is too old"
+// (docs/pcm-rules.md §15.3).
 func defaultRetryConfig() configretry.BackOffConfig {
 	r := configretry.NewDefaultBackOffConfig()
 	r.InitialInterval = 5 * time.Second
 	r.MaxInterval = 5 * time.Minute
-	r.MaxElapsedTime = 24 * time.Hour
+	r.MaxElapsedTime = 0
+	return r
+}
+
+// helperRetryConfig is what exporterhelper gets: the same backoff without a time limit.
+// exporterhelper drops a request silently when its budget runs out (or when a Retry-After
+// reaches past it); the exporter enforces retry_on_failure.max_elapsed_time itself, per
+// report, and dead-letters what it gives up on.
+func helperRetryConfig(r configretry.BackOffConfig) configretry.BackOffConfig {
+	r.MaxElapsedTime = 0
 	return r
 }
 
@@ -106,7 +116,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 		// Each HTTP attempt is bounded by the client timeout; an exporterhelper timeout would
 		// also cut the token fetch and the 413 split loop short.
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
-		exporterhelper.WithRetry(c.RetryConfig),
+		exporterhelper.WithRetry(helperRetryConfig(c.RetryConfig)),
 		exporterhelper.WithQueue(c.QueueConfig),
 	)
 }

@@ -19,6 +19,7 @@ type spanSpec struct {
 	status        int    // 0: none
 	interactionID string
 	clientOrg     string // SERVER: pcm.client_org_id
+	serverOrg     string // CLIENT: pcm.server_org_id
 	callerID      string // SERVER: pcm.caller_id
 	clientIP      string
 	errorType     string
@@ -88,6 +89,9 @@ func traces(specs ...spanSpec) ptrace.Traces {
 		}
 		if s.clientOrg != "" {
 			a.PutStr("pcm.client_org_id", s.clientOrg)
+		}
+		if s.serverOrg != "" {
+			a.PutStr("pcm.server_org_id", s.serverOrg)
 		}
 		if s.callerID != "" {
 			a.PutStr("pcm.caller_id", s.callerID)

@@ -74,29 +74,47 @@ type Key struct {
 	Span  [8]byte
 }
 
-// Backlog remembers the transaction time of every report that was tried and not yet
-// accepted (nor given up as invalid). It is safe for concurrent use.
+// Backlog remembers every report that was tried and not yet accepted (nor given up): its
+// transaction time, for the SLA gauges, and when it first failed, for the retry budget. It is
+// safe for concurrent use.
 type Backlog struct {
 	mu      sync.Mutex
-	pending map[Key]time.Time
+	pending map[Key]pendingReport
 	limit   int
+}
+
+type pendingReport struct {
+	transaction, failingSince time.Time
 }
 
 // NewBacklog keeps at most limit reports (the oldest stay: they are the ones at risk).
 func NewBacklog(limit int) *Backlog {
-	return &Backlog{pending: map[Key]time.Time{}, limit: limit}
+	return &Backlog{pending: map[Key]pendingReport{}, limit: limit}
 }
 
-// Pending records reports that failed to be delivered for now.
-func (b *Backlog) Pending(keys []Key, times []time.Time) {
+// Pending records reports that failed to be delivered at now; a report already pending keeps
+// the time it first failed.
+func (b *Backlog) Pending(keys []Key, times []time.Time, now time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for i, k := range keys {
-		if _, ok := b.pending[k]; !ok && len(b.pending) >= b.limit {
+		if _, ok := b.pending[k]; ok {
 			continue
 		}
-		b.pending[k] = times[i]
+		if len(b.pending) >= b.limit {
+			continue
+		}
+		b.pending[k] = pendingReport{transaction: times[i], failingSince: now}
 	}
+}
+
+// FailingSince returns when the report first failed to be delivered; false when it is not
+// pending (never failed, or beyond the backlog's limit).
+func (b *Backlog) FailingSince(k Key) (time.Time, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, ok := b.pending[k]
+	return p.failingSince, ok
 }
 
 // Done forgets a report: accepted, discarded or dead-lettered.
@@ -112,7 +130,8 @@ func (b *Backlog) Done(k Key) {
 func (b *Backlog) Stats(now time.Time, atRisk time.Duration) (oldest time.Time, risky int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for k, ts := range b.pending {
+	for k, p := range b.pending {
+		ts := p.transaction
 		age := now.Sub(ts)
 		if age >= atRisk {
 			risky++

@@ -70,8 +70,16 @@ func TestBacklog(t *testing.T) {
 	assert.True(t, oldest.IsZero())
 	assert.Zero(t, risky)
 
-	b.Pending([]Key{k(1), k(2)}, []time.Time{now.Add(-2 * time.Hour), now.Add(-7 * 24 * time.Hour)})
-	b.Pending([]Key{k(3), k(4)}, []time.Time{now.Add(-time.Hour), now}) // k(4) is over the limit
+	b.Pending([]Key{k(1), k(2)}, []time.Time{now.Add(-2 * time.Hour), now.Add(-7 * 24 * time.Hour)}, now)
+	b.Pending([]Key{k(3), k(4)}, []time.Time{now.Add(-time.Hour), now}, now) // k(4) is over the limit
+	_, ok := b.FailingSince(k(4))
+	assert.False(t, ok, "over the limit: not tracked")
+
+	// A report failing again keeps the time it first failed: the retry budget counts from there.
+	b.Pending([]Key{k(1)}, []time.Time{now.Add(-2 * time.Hour)}, now.Add(time.Hour))
+	since, ok := b.FailingSince(k(1))
+	assert.True(t, ok)
+	assert.Equal(t, now, since)
 	oldest, risky = b.Stats(now, 6*24*time.Hour)
 	assert.Equal(t, now.Add(-7*24*time.Hour), oldest)
 	assert.Equal(t, 1, risky)

@@ -1,0 +1,188 @@
+package pcmexporter
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/pcm-otel/pcmexporter/internal/deadletter"
+	"github.com/pcm-otel/pcmexporter/internal/metadatatest"
+)
+
+func unavailable(int, *received) (int, http.Header, any) {
+	return http.StatusServiceUnavailable, nil, map[string]string{"message": "Service Unavailable"}
+}
+
+// createFromFactory builds the exporter as the collector does (exporterhelper around it) with
+// its own telemetry, and starts it.
+func createFromFactory(t *testing.T, cfg *Config) (*componenttest.Telemetry, func(context.Context) error, func(context.Context, ...spanSpec) error) {
+	t.Helper()
+	require.NoError(t, cfg.Validate())
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	exp, err := NewFactory().CreateTraces(context.Background(), metadatatest.NewSettings(tt), cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	consume := func(ctx context.Context, specs ...spanSpec) error { return exp.ConsumeTraces(ctx, traces(specs...)) }
+	return tt, exp.Shutdown, consume
+}
+
+// TestDefaultRetryHasNoTimeLimit: by default a report waits for PCM's own 7-day limit, not
+// for a retry budget (docs/pcm-rules.md §15.3).
+func TestDefaultRetryHasNoTimeLimit(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	assert.True(t, cfg.RetryConfig.Enabled)
+	assert.Zero(t, cfg.RetryConfig.MaxElapsedTime)
+	cfg.RetryConfig.MaxElapsedTime = time.Hour
+	assert.Zero(t, helperRetryConfig(cfg.RetryConfig).MaxElapsedTime, "exporterhelper never gets a budget to drop data with")
+	assert.Equal(t, time.Hour, cfg.RetryConfig.MaxElapsedTime, "the user's setting is kept for the exporter")
+}
+
+// TestRetryAfterLongerThanTheBudgetIsWaitedFor: PCM asks to wait longer than
+// retry_on_failure.max_elapsed_time. exporterhelper used to drop the data at once ("no more
+// retries left"); now it waits and the report is delivered.
+func TestRetryAfterLongerThanTheBudgetIsWaitedFor(t *testing.T) {
+	pcm := newFakePCM(t)
+	cfg := pcm.config()
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]() // ConsumeTraces waits for the outcome
+	cfg.RetryConfig.InitialInterval = 10 * time.Millisecond
+	cfg.RetryConfig.MaxInterval = 10 * time.Millisecond
+	cfg.RetryConfig.MaxElapsedTime = 300 * time.Millisecond
+	pcm.setAnswer(func(call int, _ *received) (int, http.Header, any) {
+		if call == 1 {
+			return http.StatusTooManyRequests, http.Header{"Retry-After": []string{"1"}}, map[string]string{"message": "Too Many Requests"}
+		}
+		return http.StatusOK, nil, nil
+	})
+	_, shutdown, consume := createFromFactory(t, cfg)
+	defer func() { require.NoError(t, shutdown(context.Background())) }()
+	call := clientCall("GET", accountsURL, 200)
+	require.NoError(t, consume(context.Background(), call))
+	items := pcm.delivered()[privatePath]
+	require.Len(t, items, 1)
+	assert.Equal(t, call.interactionID, items[0]["fapiInteractionId"])
+}
+
+// TestRetryBudgetRunsOutIntoTheDeadLetter: a report failing for longer than
+// retry_on_failure.max_elapsed_time is dead-lettered with its stage and counted, never dropped.
+func TestRetryBudgetRunsOutIntoTheDeadLetter(t *testing.T) {
+	pcm := newFakePCM(t)
+	cfg := pcm.config()
+	cfg.RetryConfig.MaxElapsedTime = time.Hour
+	exp, tt := startExporter(t, cfg)
+	pcm.setAnswer(unavailable)
+	start := time.Now()
+	exp.now = func() time.Time { return start }
+	call := clientCall("GET", accountsURL, 200)
+	td := traces(call)
+	err := exp.pushTraces(context.Background(), td)
+	var failed consumererror.Traces
+	require.ErrorAs(t, err, &failed)
+
+	exp.now = func() time.Time { return start.Add(59 * time.Minute) }
+	require.ErrorAs(t, exp.pushTraces(context.Background(), failed.Data()), &failed, "inside the budget: retried")
+
+	exp.now = func() time.Time { return start.Add(61 * time.Minute) }
+	err = exp.pushTraces(context.Background(), failed.Data())
+	require.True(t, consumererror.IsPermanent(err), "given up: %v", err)
+
+	dead, err := deadletter.Read(cfg.DeadLetter.Path)
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	assert.Equal(t, deadletter.StageRetryExhausted, dead[0].Stage)
+	assert.Contains(t, dead[0].Reason, "max_elapsed_time (1h0m0s)")
+	assert.Contains(t, dead[0].Reason, "503")
+	assert.Contains(t, string(dead[0].Report), call.interactionID)
+	metadatatest.AssertEqualExporterPcmDeadLetters(t, tt, []metricdata.DataPoint[int64]{
+		{Attributes: exporterSet(attribute.String("stage", "retry_exhausted")), Value: 1},
+	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	metadatatest.AssertEqualExporterPcmReports(t, tt, []metricdata.DataPoint[int64]{
+		{Attributes: reportAttrs("private", "CLIENT", "failed"), Value: 1},
+	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	oldest, _ := exp.backlog.Stats(time.Now(), atRiskAge)
+	assert.True(t, oldest.IsZero(), "given up: no longer in the backlog")
+}
+
+// TestRetryDisabledDeadLettersAtTheFirstFailure: without retries exporterhelper drops what
+// fails; the exporter dead-letters it instead.
+func TestRetryDisabledDeadLettersAtTheFirstFailure(t *testing.T) {
+	pcm := newFakePCM(t)
+	cfg := pcm.config()
+	cfg.RetryConfig.Enabled = false
+	exp, _ := startExporter(t, cfg)
+	pcm.setAnswer(unavailable)
+	err := exp.pushTraces(context.Background(), traces(clientCall("GET", accountsURL, 200)))
+	require.True(t, consumererror.IsPermanent(err), "%v", err)
+	dead, err := deadletter.Read(cfg.DeadLetter.Path)
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	assert.Equal(t, deadletter.StageRetryExhausted, dead[0].Stage)
+	assert.Contains(t, dead[0].Reason, "retry_on_failure is disabled")
+}
+
+// TestShutdownWhileRetryingFromAnInMemoryQueueDeadLetters: the collector stops while a report
+// waits for its next retry in the in-memory queue. exporterhelper drops it without calling the
+// exporter again; the exporter dead-letters it with stage "shutdown".
+func TestShutdownWhileRetryingFromAnInMemoryQueueDeadLetters(t *testing.T) {
+	pcm := newFakePCM(t)
+	cfg := pcm.config()
+	q := cfg.QueueConfig.Get()
+	q.Batch.Get().FlushTimeout = 10 * time.Millisecond
+	cfg.RetryConfig.InitialInterval = time.Hour // the report sits in the backoff wait at shutdown
+	cfg.RetryConfig.MaxInterval = time.Hour
+	pcm.setAnswer(unavailable)
+	tt, shutdown, consume := createFromFactory(t, cfg)
+	specs := []spanSpec{clientCall("GET", accountsURL, 200), serverCall("GET", "/open-banking/consents/v3/consents/c-1", 200)}
+	require.NoError(t, consume(context.Background(), specs...), "queued")
+	require.Eventually(t, func() bool {
+		pcm.mu.Lock()
+		defer pcm.mu.Unlock()
+		return pcm.calls >= 1
+	}, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, shutdown(context.Background()))
+
+	dead, err := deadletter.Read(cfg.DeadLetter.Path)
+	require.NoError(t, err)
+	require.Len(t, dead, 2)
+	for i, d := range dead {
+		assert.Equal(t, deadletter.StageShutdown, d.Stage)
+		assert.Contains(t, string(d.Report), specs[i].interactionID)
+	}
+	metadatatest.AssertEqualExporterPcmDeadLetters(t, tt, []metricdata.DataPoint[int64]{
+		{Attributes: exporterSet(attribute.String("stage", "shutdown")), Value: 2},
+	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+}
+
+// TestDeliveredReportsAreNotDeadLetteredAtShutdown: what a retry delivered is forgotten.
+func TestDeliveredReportsAreNotDeadLetteredAtShutdown(t *testing.T) {
+	pcm := newFakePCM(t)
+	cfg := pcm.config()
+	q := cfg.QueueConfig.Get()
+	q.Batch.Get().FlushTimeout = 10 * time.Millisecond
+	cfg.RetryConfig.InitialInterval = 20 * time.Millisecond
+	cfg.RetryConfig.MaxInterval = 20 * time.Millisecond
+	pcm.setAnswer(func(call int, _ *received) (int, http.Header, any) {
+		if call == 1 {
+			return unavailable(call, nil)
+		}
+		return http.StatusOK, nil, nil
+	})
+	_, shutdown, consume := createFromFactory(t, cfg)
+	require.NoError(t, consume(context.Background(), clientCall("GET", accountsURL, 200)))
+	require.Eventually(t, func() bool { return len(pcm.delivered()[privatePath]) == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, shutdown(context.Background()))
+	dead, err := deadletter.Read(cfg.DeadLetter.Path)
+	require.NoError(t, err)
+	assert.Empty(t, dead)
+}
