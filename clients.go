@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -19,15 +18,9 @@ import (
 // The exporter and offline tools (pcmctl) share it so they judge spans the same way.
 // counterparts, if not nil, is asked for counterparts no attribute or host names (the Directory).
 func (cfg *Config) Mapping(counterparts mapping.CounterpartResolver) (*mapping.Mapper, mapping.Validator, error) {
-	catalog := mapping.DefaultCatalog()
-	if cfg.EndpointsFile != "" {
-		data, err := os.ReadFile(cfg.EndpointsFile)
-		if err != nil {
-			return nil, mapping.Validator{}, fmt.Errorf("endpoints_file: %w", err)
-		}
-		if catalog, err = mapping.ParseCatalog(data, catalog); err != nil {
-			return nil, mapping.Validator{}, fmt.Errorf("endpoints_file %s: %w", cfg.EndpointsFile, err)
-		}
+	catalog, err := cfg.endpointCatalog()
+	if err != nil {
+		return nil, mapping.Validator{}, err
 	}
 	mc := cfg.mappingConfig(catalog)
 	mc.Counterparts = counterparts

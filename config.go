@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/config/configtls"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/pcm-otel/pcmexporter/mapping"
@@ -20,6 +23,12 @@ import (
 
 // maxItemsPerPOST is PCM's limit of items in one report array.
 const maxItemsPerPOST = 5000
+
+// Bounds of reconciliation_watch.rate_limit: the watcher waits 1s/rate_limit between lookups.
+const (
+	minWatchRate = 0.001 // one lookup every ~17 minutes; far smaller rates overflow the wait
+	maxWatchRate = 300   // PCM's rate limit, shared with the reports
+)
 
 // Environment selects the default PCM API and token URLs.
 type Environment string
@@ -100,6 +109,52 @@ type CounterpartsConfig struct {
 	// Directory resolves what the attributes and hosts do not, from the Open Finance Brasil
 	// Directory's participants file.
 	Directory DirectoryConfig `mapstructure:"directory"`
+}
+
+// Unmarshal reads counterparts.hosts keys that contain "::", as IPv6 addresses do
+// ("[::1]:8443", "2001:db8::2"): the collector's configuration splits keys on "::", its path
+// separator, and would hand over a nested map that no string value fits. The nested keys are
+// joined back, so every documented form can be written as is.
+func (c *CounterpartsConfig) Unmarshal(conf *confmap.Conf) error {
+	var hosts map[string]string
+	if conf.IsSet("hosts") {
+		sub, err := conf.Sub("hosts")
+		if err != nil {
+			return fmt.Errorf("hosts: %w", err)
+		}
+		if flat := sub.ToStringMap(); flat != nil {
+			hosts = make(map[string]string, len(flat))
+			if err := joinHostsKeys(hosts, "", flat); err != nil {
+				return err
+			}
+		}
+		conf.Delete("hosts")
+	}
+	if err := conf.Unmarshal(c); err != nil {
+		return err
+	}
+	if hosts != nil {
+		c.Hosts = hosts
+	}
+	return nil
+}
+
+// joinHostsKeys flattens m into dst, joining nested keys with the "::" they were split on.
+func joinHostsKeys(dst map[string]string, prefix string, m map[string]any) error {
+	for k, v := range m {
+		key := prefix + k
+		switch v := v.(type) {
+		case map[string]any:
+			if err := joinHostsKeys(dst, key+confmap.KeyDelimiter, v); err != nil {
+				return err
+			}
+		case string:
+			dst[key] = v
+		default:
+			return fmt.Errorf("hosts: %q maps to %v, which is not a string (an OrganisationId)", key, v)
+		}
+	}
+	return nil
 }
 
 // DirectoryConfig says where the participants file comes from. With both file and url, the
@@ -193,9 +248,27 @@ func setIfNotEmpty(dst *string, v string) {
 	}
 }
 
-var securityTemplates = map[string]bool{
-	"/token": true, "/register": true, "/register/{clientId}": true,
-	"/pushed-authorization-request": true, "/revocation": true, "/introspection": true,
+// endpointCatalog is the endpoint catalog the configuration describes: the embedded one,
+// extended or replaced by endpoints_file. Mapping builds the mapper with it and Validate judges
+// security_endpoints against it, so a rule may point at a template only the file defines.
+func (cfg *Config) endpointCatalog() (*mapping.Catalog, error) {
+	catalog := mapping.DefaultCatalog()
+	if cfg.EndpointsFile == "" {
+		return catalog, nil
+	}
+	data, err := os.ReadFile(cfg.EndpointsFile)
+	if err != nil {
+		return nil, fmt.Errorf("endpoints_file: %w", err)
+	}
+	// Parsed alone first: a file whose lists are all empty or misspelt would otherwise extend
+	// the embedded catalog by nothing, silently.
+	if _, err := mapping.ParseCatalog(data, nil); err != nil {
+		return nil, fmt.Errorf("endpoints_file: %s: %w", cfg.EndpointsFile, err)
+	}
+	if catalog, err = mapping.ParseCatalog(data, catalog); err != nil {
+		return nil, fmt.Errorf("endpoints_file: %s: %w", cfg.EndpointsFile, err)
+	}
+	return catalog, nil
 }
 
 // Validate reports every problem at once, each naming its YAML key. Nested sections
@@ -208,6 +281,9 @@ func (cfg *Config) Validate() error {
 
 	if err := checkHTTPSURL(cfg.APIEndpoint()); err != nil {
 		add("endpoint", "%v", err)
+	} else if u, _ := url.Parse(cfg.APIEndpoint()); u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		// The report paths are appended to it: "https://h/?x" + "/report-api/…" loses them.
+		add("endpoint", "must not have a query or fragment (the report paths are appended to it), got %q", cfg.APIEndpoint())
 	}
 	if err := checkHTTPSURL(cfg.TokenURL()); err != nil {
 		add("token.url", "%v", err)
@@ -239,14 +315,18 @@ func (cfg *Config) Validate() error {
 	// PCM and the Open Finance security profile require TLS 1.2 or later.
 	for _, t := range []struct{ key, version string }{
 		{"tls.min_version", cfg.ClientConfig.TLS.MinVersion},
+		{"tls.max_version", cfg.ClientConfig.TLS.MaxVersion},
 		{"token.tls.min_version", cfg.Token.TLS.MinVersion},
+		{"token.tls.max_version", cfg.Token.TLS.MaxVersion},
 	} {
 		if t.version == "1.0" || t.version == "1.1" {
 			add(t.key, "must be 1.2 or 1.3, got %q", t.version)
 		}
 	}
-	if cfg.ClientConfig.Timeout < 0 {
-		add("timeout", "must not be negative, got %s", cfg.ClientConfig.Timeout)
+	// confighttp reads 0 as "no timeout": one PCM call that never answers would hold a
+	// sending_queue consumer forever.
+	if cfg.ClientConfig.Timeout <= 0 {
+		add("timeout", "must be positive (0 means no timeout: a hung PCM call would block a sending_queue consumer forever), got %s", cfg.ClientConfig.Timeout)
 	}
 	if !mapping.IsUUID(cfg.OrgID) {
 		add("org_id", "must be a UUID (your OrganisationId in the Directory), got %q", cfg.OrgID)
@@ -258,30 +338,29 @@ func (cfg *Config) Validate() error {
 		{"private_report_path", cfg.PrivateReportPath},
 		{"opendata_report_path", cfg.OpendataReportPath},
 	} {
-		if !strings.HasPrefix(p.path, "/") {
+		switch {
+		case !strings.HasPrefix(p.path, "/"):
 			add(p.key, "must start with \"/\", got %q", p.path)
+		case strings.ContainsFunc(p.path, func(r rune) bool { return r <= ' ' || r == '?' || r == '#' || r == 0x7f }):
+			add(p.key, "must be a plain path (no white space, control character, \"?\" or \"#\"), got %q", p.path)
 		}
 	}
 	if cfg.MaxBatchSize < 1 || cfg.MaxBatchSize > maxItemsPerPOST {
 		add("max_batch_size", "must be between 1 and %d, got %d", maxItemsPerPOST, cfg.MaxBatchSize)
 	}
-	for _, rule := range sortedKeys(cfg.SecurityEndpoints) {
-		tmpl := cfg.SecurityEndpoints[rule]
-		if !strings.HasPrefix(rule, "/") {
-			add("security_endpoints", "path %q must start with \"/\"", rule)
-		}
-		if !securityTemplates[tmpl] {
-			add("security_endpoints", "%q maps to %q, which is not a security template (/token, /register, /register/{clientId}, /pushed-authorization-request, /revocation, /introspection)", rule, tmpl)
-		}
-	}
-	for _, host := range sortedKeys(cfg.Counterparts.Hosts) {
-		if strings.TrimSpace(host) == "" || strings.ContainsAny(host, "/ ") {
-			add("counterparts.hosts", "%q is not a host name (use host or host:port)", host)
-		}
-		if org := cfg.Counterparts.Hosts[host]; !mapping.IsUUID(org) {
-			add("counterparts.hosts", "%q maps to %q, which is not a UUID", host, org)
+	// endpoints_file, security_endpoints and counterparts.hosts are judged by the code that
+	// applies them (Mapping, mapping.NewMapper), so what passes here also builds the mapper.
+	catalog, err := cfg.endpointCatalog()
+	if err != nil {
+		errs = append(errs, err) // already names endpoints_file
+	} else {
+		for _, rule := range sortedKeys(cfg.SecurityEndpoints) {
+			if err := mapping.ValidateSecurityRule(rule, cfg.SecurityEndpoints[rule], catalog); err != nil {
+				add("security_endpoints", "%v", err)
+			}
 		}
 	}
+	errs = append(errs, validateHosts(cfg.Counterparts.Hosts)...)
 	if cfg.Counterparts.ServerOrgIDAttribute == "" {
 		add("counterparts.server_org_id_attribute", "must not be empty")
 	}
@@ -298,18 +377,25 @@ func (cfg *Config) Validate() error {
 			add("counterparts.directory.url", "%v", err)
 		}
 	}
-	if d := cfg.Counterparts.Directory; d.RefreshInterval < 0 {
-		add("counterparts.directory.refresh_interval", "must not be negative, got %s", d.RefreshInterval)
+	// The Directory is re-read every refresh_interval; 0 would load it once and never retry
+	// after a failed start.
+	if d := cfg.Counterparts.Directory; d.RefreshInterval <= 0 {
+		add("counterparts.directory.refresh_interval", "must be positive (0 would load the Directory once and never retry), got %s", d.RefreshInterval)
+	}
+	if d := cfg.Counterparts.Directory; d.CacheFile != "" && d.URL == "" {
+		add("counterparts.directory.cache_file", "needs counterparts.directory.url (it keeps the last copy fetched from the url)")
 	}
 	if w := cfg.ReconciliationWatch; w.Enabled {
-		if w.SampleRatio <= 0 || w.SampleRatio > 1 {
+		if !(w.SampleRatio > 0 && w.SampleRatio <= 1) { // written so that NaN fails too
 			add("reconciliation_watch.sample_ratio", "must be in (0, 1], got %v", w.SampleRatio)
 		}
 		if w.Delay < 0 {
 			add("reconciliation_watch.delay", "must not be negative, got %s", w.Delay)
 		}
-		if w.RateLimit <= 0 {
-			add("reconciliation_watch.rate_limit", "must be positive, got %v", w.RateLimit)
+		// The watcher waits 1s/rate_limit between lookups: +Inf or NaN would not wait at all,
+		// a tiny rate overflows the wait. PCM's 300 req/s is shared with the reports.
+		if !(w.RateLimit >= minWatchRate && w.RateLimit <= maxWatchRate) {
+			add("reconciliation_watch.rate_limit", "must be between %v and %v lookups per second, got %v", minWatchRate, maxWatchRate, w.RateLimit)
 		}
 		if w.MaxPending < 1 {
 			add("reconciliation_watch.max_pending", "must be at least 1, got %d", w.MaxPending)
@@ -321,6 +407,8 @@ func (cfg *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// checkHTTPSURL accepts what net/http can call over TLS as written: a host name, a port in
+// 1-65535 if any, and no user information (net/http would send it as Basic credentials).
 func checkHTTPSURL(raw string) error {
 	u, err := url.Parse(raw)
 	switch {
@@ -328,10 +416,47 @@ func checkHTTPSURL(raw string) error {
 		return fmt.Errorf("not a URL: %w", err)
 	case u.Scheme != "https":
 		return fmt.Errorf("must be an absolute https URL, got %q", raw)
-	case u.Host == "":
+	case u.Hostname() == "":
 		return fmt.Errorf("has no host: %q", raw)
+	case u.User != nil:
+		return fmt.Errorf("must not carry user information, got %q", u.Redacted())
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("invalid port %q (1-65535) in %q", p, raw)
+		}
 	}
 	return nil
+}
+
+// validateHosts asks mapping.ParseHostsKey, the rule NewMapper applies, about every key, and
+// refuses two keys that name the same host and port for different organisations: NewMapper
+// would keep one of them silently.
+func validateHosts(hosts map[string]string) []error {
+	type hostPort struct {
+		host string
+		port int
+	}
+	var errs []error
+	seen := make(map[hostPort]string, len(hosts))
+	for _, key := range sortedKeys(hosts) {
+		org := hosts[key]
+		if !mapping.IsUUID(org) {
+			errs = append(errs, fmt.Errorf("counterparts.hosts: %q maps to %q, which is not a UUID", key, org))
+		}
+		host, port, err := mapping.ParseHostsKey(key)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("counterparts.hosts: %w", err))
+			continue
+		}
+		hp := hostPort{host, port}
+		if first, dup := seen[hp]; dup && !strings.EqualFold(strings.TrimSpace(hosts[first]), strings.TrimSpace(org)) {
+			errs = append(errs, fmt.Errorf("counterparts.hosts: %q and %q name the same host and port for different organisations", first, key))
+		} else if !dup {
+			seen[hp] = key
+		}
+	}
+	return errs
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -63,23 +63,33 @@ type securityRule struct {
 // more literal segments, then the key for determinism.
 type securityRules []securityRule
 
-// compileSecurityRules merges extra over DefaultSecurityRules and validates every rule. A value
-// must be one of PCM's security templates or a template of the catalog's security list.
+// ValidateSecurityRule checks one rule (a path suffix → a security template) against catalog:
+// the key must be a valid template path ("/" first, no empty segment, {param} segments whole)
+// and the template one of PCM's security templates or of the catalog's security list (a
+// template that only an endpoints_file defines is valid with that catalog). NewMapper applies
+// it to every rule; the exporter's Config.Validate asks it with the same catalog.
+func ValidateSecurityRule(key, template string, catalog *Catalog) error {
+	if err := checkTemplate(key); err != nil {
+		return fmt.Errorf("security rule %q: %w", key, err)
+	}
+	if !slices.Contains(securityTemplates, template) && !slices.Contains(catalog.Templates(ClassSecurity), template) {
+		return fmt.Errorf("security rule %q: %q is not a security template (one of %s, or of the catalog's security list)",
+			key, template, strings.Join(securityTemplates, ", "))
+	}
+	return nil
+}
+
+// compileSecurityRules merges extra over DefaultSecurityRules and validates every rule with
+// ValidateSecurityRule.
 func compileSecurityRules(extra map[string]string, catalog *Catalog) (securityRules, error) {
 	merged := DefaultSecurityRules()
 	maps.Copy(merged, extra)
-	allowed := catalog.Templates(ClassSecurity)
 	var errs []error
 	rules := make(securityRules, 0, len(merged))
 	for _, key := range slices.Sorted(maps.Keys(merged)) {
 		template := merged[key]
-		if err := checkTemplate(key); err != nil {
-			errs = append(errs, fmt.Errorf("security rule %q: %w", key, err))
-			continue
-		}
-		if !slices.Contains(securityTemplates, template) && !slices.Contains(allowed, template) {
-			errs = append(errs, fmt.Errorf("security rule %q: %q is not a security template (one of %s)",
-				key, template, strings.Join(securityTemplates, ", ")))
+		if err := ValidateSecurityRule(key, template, catalog); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		r := securityRule{key: key, template: template}
