@@ -82,6 +82,8 @@ type envConfig struct {
 	Faults pcmsim.Faults
 	// Proxy puts a holdProxy between the exporter and the simulator's report API.
 	Proxy bool
+	// MemoryQueue removes sending_queue.storage: the queue lives in memory only.
+	MemoryQueue bool
 }
 
 // env is one test's world: the simulator (and the instances it was restarted as), maybe a
@@ -166,6 +168,11 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	require.NoError(t, err)
 	rendered, err := demo.RenderCollectorConfig(tmpl, e.vars)
 	require.NoError(t, err)
+	if cfg.MemoryQueue {
+		const storage = "      storage: file_storage\n"
+		require.Contains(t, string(rendered), storage)
+		rendered = []byte(strings.Replace(string(rendered), storage, "", 1))
+	}
 	e.paths.config = filepath.Join(e.dir, "collector.yaml")
 	require.NoError(t, os.WriteFile(e.paths.config, rendered, 0o644))
 
