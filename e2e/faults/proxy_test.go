@@ -34,8 +34,9 @@ type holdProxy struct {
 	ln  net.Listener
 	url string
 
-	mu      sync.Mutex
-	holding bool
+	mu        sync.Mutex
+	intercept func(w http.ResponseWriter, r *http.Request) bool // answers instead of PCM when it returns true
+	holding   bool
 	release chan struct{}
 	held    int      // answers being held back now
 	lost    []string // fapiInteractionIds of stored reports whose answer never reached the client
@@ -70,6 +71,12 @@ func startHoldProxy(t *testing.T, target string, pki *pcmsim.DevPKI) *holdProxy 
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
+			p.mu.Lock()
+			intercept := p.intercept
+			p.mu.Unlock()
+			if intercept != nil && intercept(w, r) {
+				return // answered by the proxy itself: PCM never saw this request
+			}
 			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, interactionIDs(body)))
 			rp.ServeHTTP(w, r)
 		}),
@@ -83,6 +90,14 @@ func startHoldProxy(t *testing.T, target string, pki *pcmsim.DevPKI) *holdProxy 
 
 // URL is the proxy's base URL (the exporter's endpoint).
 func (p *holdProxy) URL() string { return p.url }
+
+// Intercept lets fn answer report requests in PCM's place (a WAF page, a redirect): when fn
+// returns true the request is not forwarded. nil forwards everything again.
+func (p *holdProxy) Intercept(fn func(w http.ResponseWriter, r *http.Request) bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.intercept = fn
+}
 
 // Hold makes the proxy keep every report answer back from now on.
 func (p *holdProxy) Hold() {
