@@ -103,25 +103,33 @@ func TestDirectoryFileThatCannotBeLoadedStopsTheStart(t *testing.T) {
 	require.NoError(t, exp.shutdown(context.Background()))
 }
 
+// directoryBehind returns a fake PCM's config whose counterparts come only from a Directory
+// URL served on TLS; the Directory answers the participants while up reports true, else 503.
+func directoryBehind(t *testing.T, up func() bool) (*fakePCM, *Config) {
+	t.Helper()
+	dirSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !up() {
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte(participants()))
+	}))
+	t.Cleanup(dirSrv.Close)
+	pcm := newFakePCM(t)
+	cfg := pcm.config()
+	cfg.Counterparts.Hosts = nil
+	cfg.Counterparts.Directory.URL = dirSrv.URL + "/participants"
+	cfg.Counterparts.Directory.Client.TLS.InsecureSkipVerify = true // the test server's own certificate
+	return pcm, cfg
+}
+
 // TestDirectoryURLDownKeepsRunningAndCatchesUp: the Directory does not answer at start; the
 // collector still starts, reports whose counterpart only the Directory knows are handed back
 // for retry (not dead-lettered), and once a refresh loads the participants the retry delivers
 // them.
 func TestDirectoryURLDownKeepsRunningAndCatchesUp(t *testing.T) {
 	var up atomic.Bool
-	dirSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if !up.Load() {
-			http.Error(w, "maintenance", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte(participants()))
-	}))
-	defer dirSrv.Close()
-	pcm := newFakePCM(t)
-	cfg := pcm.config()
-	cfg.Counterparts.Hosts = nil
-	cfg.Counterparts.Directory.URL = dirSrv.URL + "/participants"
-	cfg.Counterparts.Directory.Client.TLS.InsecureSkipVerify = true // the test server's own certificate
+	pcm, cfg := directoryBehind(t, up.Load)
 	cfg.Counterparts.Directory.RefreshInterval = 50 * time.Millisecond
 	exp, tt := startExporter(t, cfg)
 	call := clientCall("GET", "https://api.banco-b-dir.example/opbk/open-banking/accounts/v2/accounts", 200)
@@ -156,15 +164,7 @@ func TestDirectoryURLDownKeepsRunningAndCatchesUp(t *testing.T) {
 // TestDirectoryLoadedStillDeadLettersAnUnknownCounterpart: once the participants are loaded,
 // a counterpart the Directory does not know is a real gap and is dead-lettered at once.
 func TestDirectoryLoadedStillDeadLettersAnUnknownCounterpart(t *testing.T) {
-	dirSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte(participants()))
-	}))
-	defer dirSrv.Close()
-	pcm := newFakePCM(t)
-	cfg := pcm.config()
-	cfg.Counterparts.Hosts = nil
-	cfg.Counterparts.Directory.URL = dirSrv.URL + "/participants"
-	cfg.Counterparts.Directory.Client.TLS.InsecureSkipVerify = true
+	_, cfg := directoryBehind(t, func() bool { return true })
 	exp, _ := startExporter(t, cfg)
 	err := exp.pushTraces(context.Background(), traces(clientCall("GET", "https://api.nobody.example/open-banking/accounts/v2/accounts", 200)))
 	require.True(t, consumererror.IsPermanent(err) || err == nil, "no retry: %v", err)
@@ -177,15 +177,7 @@ func TestDirectoryLoadedStillDeadLettersAnUnknownCounterpart(t *testing.T) {
 // TestWaitingForTheDirectoryEndsAtPCMsSevenDayLimit: a report that waited for the Directory
 // until PCM's limit is dead-lettered as too old, not retried forever.
 func TestWaitingForTheDirectoryEndsAtPCMsSevenDayLimit(t *testing.T) {
-	dirSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, "maintenance", http.StatusServiceUnavailable)
-	}))
-	defer dirSrv.Close()
-	pcm := newFakePCM(t)
-	cfg := pcm.config()
-	cfg.Counterparts.Hosts = nil
-	cfg.Counterparts.Directory.URL = dirSrv.URL + "/participants"
-	cfg.Counterparts.Directory.Client.TLS.InsecureSkipVerify = true
+	_, cfg := directoryBehind(t, func() bool { return false })
 	exp, _ := startExporter(t, cfg)
 	call := clientCall("GET", "https://api.banco-b-dir.example/opbk/open-banking/accounts/v2/accounts", 200)
 	td := traces(call)
