@@ -14,7 +14,8 @@ import (
 func TestStatusErrorPermanent(t *testing.T) {
 	t.Parallel()
 	for code, want := range map[int]bool{
-		400: true, 403: true, 404: true, 406: true, 409: true, 413: true, 415: true, 422: true, 304: true,
+		400: true, 403: true, 404: true, 406: true, 409: true, 413: true, 415: true, 422: true,
+		301: false, 302: false, 304: false, 307: false, 308: false,
 		401: false, 408: false, 429: false,
 		500: false, 501: false, 502: false, 503: false, 504: false,
 	} {

@@ -3,10 +3,12 @@ package pcmapi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,27 +18,38 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 )
 
-// Outcomes passed to TokenConfig.OnRequest.
+// Outcomes passed to TokenConfig.OnRequest, one per token request.
 const (
 	OutcomeSuccess = "success"
 	OutcomeFailure = "failure"
+	// OutcomeFreshFallback: the request to FreshURL failed (any error but the caller's context
+	// ending) and the same fetch went on at once with URL, whose own outcome is reported next.
+	OutcomeFreshFallback = "fresh_fallback"
 )
 
 // maxTokenBody is how much of a token response is read, as golang.org/x/oauth2 does.
 const maxTokenBody = 1 << 20
 
+// maxTokenLifetime caps expires_in. PCM grants 6 hours; a value beyond a day is nonsense, and
+// one beyond time.Duration (about 292 years) would overflow into "already expired".
+const maxTokenLifetime = 24 * time.Hour
+
 // TokenConfig configures the client_credentials grant over mTLS.
 type TokenConfig struct {
 	URL string // kept verbatim, trailing slash included (PCM requires POST <auth>/token/)
-	// FreshURL, if set (PCM's <auth>/token-fresh/, opt-in per decision 8), is used instead of URL
-	// for the one fetch that follows an invalidation: /token/ may hand back PCM's server-side
-	// cached token, the very one that just got a 401, while /token-fresh/ always mints a new one.
+	// FreshURL, if set (PCM's <auth>/token-fresh/, opt-in per docs/pcm-rules.md Decision 8), is
+	// used instead of URL for the one fetch that follows an invalidation: /token/ may hand back
+	// PCM's server-side cached token, the very one that just got a 401, while /token-fresh/
+	// always mints a new one. When FreshURL fails (404, 405, 501, refused, timeout, an answer
+	// without a token) the fetch falls back to URL at once, so FreshURL can never leave the
+	// caller without a token; OnRequest sees OutcomeFreshFallback for it.
 	FreshURL     string
 	ClientID     string        // software statement client_id; no client secret is ever sent
 	HTTPClient   *http.Client  // carries the mTLS client certificate and its own timeout; nil → http.DefaultClient
 	ExpiryBuffer time.Duration // refresh this long before expiry (at most half the token's lifetime, see Token)
-	// OnRequest, if set, is called after every token request with its outcome (OutcomeSuccess or
-	// OutcomeFailure) and error. It runs on the fetching goroutine and must not block.
+	// OnRequest, if set, is called after every token request with its outcome (OutcomeSuccess,
+	// OutcomeFailure or OutcomeFreshFallback) and error. It runs on the fetching goroutine and
+	// must not block.
 	OnRequest func(outcome string, err error)
 }
 
@@ -67,9 +80,7 @@ type tokenFlight struct {
 
 // NewTokenSource returns a TokenSource; it makes no request until the first Token call.
 func NewTokenSource(cfg TokenConfig) *TokenSource {
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = http.DefaultClient
-	}
+	cfg.HTTPClient = withoutRedirects(cfg.HTTPClient)
 	cfg.ExpiryBuffer = max(cfg.ExpiryBuffer, 0)
 	s := &TokenSource{cfg: cfg, cc: grant(cfg.ClientID, cfg.URL), now: time.Now}
 	if cfg.FreshURL != "" {
@@ -122,31 +133,34 @@ func (s *TokenSource) Token(ctx context.Context) (string, error) {
 		}
 		f := &tokenFlight{done: make(chan struct{})}
 		s.flight = f
-		cc := s.cc
-		if s.wantFresh && s.ccFresh != nil {
-			cc = s.ccFresh
-		}
+		fresh := s.wantFresh && s.ccFresh != nil
 		s.mu.Unlock()
 
-		f.token, f.err = s.fetch(ctx, cc)
+		var freshErr error
+		f.token, freshErr, f.err = s.fetch(ctx, fresh)
 		f.leaderGone = f.err != nil && ctx.Err() != nil
 		close(f.done)
-		s.report(f.err)
+		if freshErr != nil {
+			s.report(OutcomeFreshFallback, freshErr)
+		}
+		s.report(outcomeOf(f.err), f.err)
 		return f.token, f.err
 	}
 }
 
 // report tells OnRequest the outcome of one token request (after the waiters are released, so
 // a slow hook delays nobody but the caller that fetched).
-func (s *TokenSource) report(err error) {
-	if s.cfg.OnRequest == nil {
-		return
+func (s *TokenSource) report(outcome string, err error) {
+	if s.cfg.OnRequest != nil {
+		s.cfg.OnRequest(outcome, err)
 	}
-	outcome := OutcomeSuccess
+}
+
+func outcomeOf(err error) string {
 	if err != nil {
-		outcome = OutcomeFailure
+		return OutcomeFailure
 	}
-	s.cfg.OnRequest(outcome, err)
+	return OutcomeSuccess
 }
 
 // Invalidate drops the cached token, so the next Token call fetches one (after a 401).
@@ -178,11 +192,23 @@ func (s *TokenSource) Expiry() time.Time {
 	return s.expiry
 }
 
-// fetch makes one token request and caches its result. It clears s.flight in the same critical
-// section that stores the token, so no caller can start a second fetch in between.
-func (s *TokenSource) fetch(ctx context.Context, cc *clientcredentials.Config) (string, error) {
+// fetch obtains a token — from FreshURL first when fresh, falling back to URL at once when that
+// fails — and caches it. freshErr is FreshURL's failure when there was a fallback. It clears
+// s.flight in the same critical section that stores the token, so no caller can start a second
+// fetch in between.
+func (s *TokenSource) fetch(ctx context.Context, fresh bool) (tok string, freshErr, err error) {
 	start := s.now()
-	tok, lifetime, err := s.request(ctx, cc)
+	var lifetime time.Duration
+	if fresh {
+		tok, lifetime, err = s.request(ctx, s.ccFresh)
+		if err != nil && ctx.Err() == nil {
+			freshErr = err
+			start = s.now()
+			tok, lifetime, err = s.request(ctx, s.cc)
+		}
+	} else {
+		tok, lifetime, err = s.request(ctx, s.cc)
+	}
 
 	s.mu.Lock()
 	s.flight = nil
@@ -193,7 +219,7 @@ func (s *TokenSource) fetch(ctx context.Context, cc *clientcredentials.Config) (
 		s.wantFresh = false
 	}
 	s.mu.Unlock()
-	return tok, err
+	return tok, freshErr, err
 }
 
 // request performs the client_credentials grant and checks what PCM requires of the answer.
@@ -220,22 +246,31 @@ func (s *TokenSource) request(ctx context.Context, cc *clientcredentials.Config)
 	return tok.AccessToken, lifetime, nil
 }
 
-// describeTokenError turns an x/oauth2 error into an ErrToken error without the response body
-// verbatim: oauth2.RetrieveError's own text embeds the body, which is not ours to log.
+// describeTokenError turns an x/oauth2 error into an ErrToken error that quotes no response
+// body: a token endpoint's answer may hold a token, so only its error fields (PCM's statusCode
+// and message, OAuth2's error and error_description) are quoted, redacted of any access_token
+// the body carries. oauth2.RetrieveError's own text embeds the body and is never used.
 func describeTokenError(err error, capture *captureTransport) error {
 	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
+	switch {
+	case capture.status >= 300 && capture.status < 400:
+		loc := capture.location
+		if loc == "" {
+			loc = "no Location"
+		}
+		return fmt.Errorf("%w: token endpoint answered HTTP %d, a redirect to %s that is not followed: set token.url (and token.fresh_url) to the final URL",
+			ErrToken, capture.status, cleanLocation(loc, capture.accessToken()))
+	case errors.As(err, &re):
 		status := 0
 		if re.Response != nil {
 			status = re.Response.StatusCode
 		}
-		return fmt.Errorf("%w: token endpoint answered HTTP %d: %s", ErrToken, status, errorMessage(re.Body, ""))
-	}
-	if capture.status >= 200 && capture.status < 300 {
-		// A 2xx that x/oauth2 could not use. Quote only the error fields (PCM's statusCode and
-		// message): the body may hold a token.
-		if msg := errorFields(capture.body); msg != "" {
-			return fmt.Errorf("%w: %w (PCM said: %s)", ErrToken, err, sanitize(msg, maxMessageRunes))
+		return fmt.Errorf("%w: token endpoint answered HTTP %d: %s", ErrToken, status, capture.describe())
+	case capture.status >= 200 && capture.status < 300:
+		// A 2xx that x/oauth2 could not use (no access_token, unparseable). Its error text names
+		// the problem and quotes no body.
+		if msg := capture.errorFields(); msg != "" {
+			return fmt.Errorf("%w: %w (PCM said: %s)", ErrToken, err, msg)
 		}
 		return fmt.Errorf("%w: %w", ErrToken, err)
 	}
@@ -265,7 +300,9 @@ func certificateHint(err error) string {
 	return ""
 }
 
-// expiresIn reads expires_in (a JSON number or string, or a form value) as a positive lifetime.
+// expiresIn reads expires_in (a JSON number or string, or a form value) as a positive lifetime,
+// capped at maxTokenLifetime. Missing, zero, negative or NaN is not a usable lifetime: a token
+// that claims to be expired is of no use, and the next Token call asks again.
 func expiresIn(tok *oauth2.Token) (time.Duration, bool) {
 	var secs float64
 	switch v := tok.Extra("expires_in").(type) {
@@ -275,15 +312,18 @@ func expiresIn(tok *oauth2.Token) (time.Duration, bool) {
 		secs = float64(v)
 	case string:
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil {
+		if err != nil && !errors.Is(err, strconv.ErrRange) { // out of range: ±Inf, capped below
 			return 0, false
 		}
 		secs = f
 	default:
 		return 0, false
 	}
-	if secs <= 0 {
+	if !(secs > 0) { // also NaN
 		return 0, false
+	}
+	if secs >= maxTokenLifetime.Seconds() { // compared as float: the Duration would overflow
+		return maxTokenLifetime, true
 	}
 	return time.Duration(secs * float64(time.Second)), true
 }
@@ -291,9 +331,11 @@ func expiresIn(tok *oauth2.Token) (time.Duration, bool) {
 // captureTransport keeps a copy of the last response body it carried (bounded like x/oauth2's
 // own read), for error messages. One is made per token request, so it needs no lock.
 type captureTransport struct {
-	base   http.RoundTripper
-	status int
-	body   []byte
+	base        http.RoundTripper
+	status      int
+	location    string
+	contentType string
+	body        []byte
 }
 
 func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -307,6 +349,44 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return nil, err
 	}
 	t.status, t.body = resp.StatusCode, body
+	t.location, t.contentType = resp.Header.Get("Location"), resp.Header.Get("Content-Type")
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp, nil
+}
+
+// accessToken returns the access_token the captured body carries, if any (JSON or form), so
+// that it can be redacted from anything quoted.
+func (t *captureTransport) accessToken() string {
+	var j struct {
+		AccessToken lenientString `json:"access_token"`
+	}
+	if json.Unmarshal(t.body, &j) == nil && j.AccessToken != "" {
+		return string(j.AccessToken)
+	}
+	if vals, err := url.ParseQuery(string(t.body)); err == nil {
+		return vals.Get("access_token")
+	}
+	return ""
+}
+
+// errorFields returns the captured body's error fields, sanitised and redacted; "" if none.
+func (t *captureTransport) errorFields() string {
+	msg := errorFields(t.body)
+	if msg == "" {
+		return ""
+	}
+	return cleanText(msg, t.accessToken())
+}
+
+// describe says what the captured answer was without quoting its body: its error fields, or
+// its content type and size.
+func (t *captureTransport) describe() string {
+	if msg := t.errorFields(); msg != "" {
+		return msg
+	}
+	ct := cleanText(t.contentType, "")
+	if ct == "" {
+		ct = "no content type"
+	}
+	return fmt.Sprintf("a body of %d bytes (%s) without error fields", len(t.body), ct)
 }
