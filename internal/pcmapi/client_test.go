@@ -215,7 +215,7 @@ func TestSend401(t *testing.T) {
 			}
 			acceptAll(w, r, req)
 		})
-		f.tokens.ccFresh = grant(testClientID, f.tokenSrv.URL+"/token-fresh/")
+		f.tokens.cfg.FreshURL = f.tokenSrv.URL + "/token-fresh/"
 		_, err := f.client.Send(context.Background(), privatePath, makeItems(1))
 		require.NoError(t, err)
 		assert.Equal(t, []string{"/token/", "/token-fresh/"}, paths(f.tokenSrv))
