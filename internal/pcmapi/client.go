@@ -285,21 +285,25 @@ func (c *Client) confirm(body []byte, readErr error, token string, n int, path s
 	case len(results) != n:
 		return nil, unconfirmed(fmt.Sprintf("%d results for %d reports", len(results), n))
 	}
-	if bad := countUnconfirmed(results); bad > 0 {
-		c.logger.Warn("PCM answered reports without a documented status; they are not counted as delivered and are resent",
-			zap.String("path", path), zap.Int("status", code), zap.Int("reports", n), zap.Int("unconfirmed", bad))
+	if bad, example := countUnconfirmed(results); bad > 0 {
+		c.logger.Warn("PCM answered reports without a documented status; they are unconfirmed, not delivered",
+			zap.String("path", path), zap.Int("status", code), zap.Int("reports", n), zap.Int("unconfirmed", bad),
+			zap.String("example_status", example))
 	}
 	return results, nil
 }
 
-func countUnconfirmed(results []ItemResult) int {
-	n := 0
+// countUnconfirmed counts the unconfirmed results and returns the status of the first one.
+func countUnconfirmed(results []ItemResult) (n int, example string) {
 	for _, r := range results {
 		if !r.Confirmed() {
+			if n == 0 {
+				example = r.Status
+			}
 			n++
 		}
 	}
-	return n
+	return n, example
 }
 
 // cleanLocation makes a Location header fit for an error text: no userinfo, no token,

@@ -111,7 +111,8 @@ func IsUnconfirmed(err error) bool {
 }
 
 // IsPermanent reports whether err means that resending the same items can never succeed: a
-// permanent [StatusError] or an [ErrInvalidRequest]. Transport and token errors are retryable.
+// permanent [StatusError] or an [ErrInvalidRequest]. Transport and token errors, redirects and
+// [UnconfirmedError] are retryable.
 func IsPermanent(err error) bool {
 	if errors.Is(err, ErrInvalidRequest) {
 		return true

@@ -147,6 +147,7 @@ func TestSendItemStatuses(t *testing.T) {
 	}
 	require.Equal(t, 1, logs.Len())
 	assert.EqualValues(t, 4, logs.All()[0].ContextMap()["unconfirmed"])
+	assert.Equal(t, "", logs.All()[0].ContextMap()["example_status"], "the first unconfirmed item has no status")
 }
 
 // TestSendUnconfirmedSecondPOST: when the second POST of a Send is not confirmed, the first
