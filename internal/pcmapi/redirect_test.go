@@ -121,6 +121,11 @@ func TestTokenRedirectNotFollowed(t *testing.T) {
 			assert.False(t, IsPermanent(err))
 			assert.Contains(t, err.Error(), target.URL)
 			assert.Contains(t, err.Error(), "redirect")
+			var te *TokenError
+			require.ErrorAs(t, err, &te)
+			assert.Equal(t, TokenKindRedirect, te.Kind)
+			assert.Equal(t, code, te.StatusCode)
+			assert.Equal(t, target.URL, te.Location)
 			assert.Equal(t, OutcomeFailure, outcome)
 			assert.Empty(t, target.requests(), "the token request was redirected")
 		})

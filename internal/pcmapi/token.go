@@ -2,7 +2,6 @@ package pcmapi
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -76,7 +75,8 @@ func NewTokenSource(cfg TokenConfig) *TokenSource {
 // is still good. With the cap, fetches for a short-lived token halve the remaining time each
 // round until PCM mints a new one.
 //
-// Errors wrap ErrToken ("obtaining PCM token") and never contain the token.
+// Errors are *TokenError (they wrap ErrToken, "obtaining PCM token") and never contain the
+// token nor a token endpoint answer body.
 func (s *TokenSource) Token(ctx context.Context) (string, error) {
 	for {
 		s.mu.Lock()
@@ -94,7 +94,7 @@ func (s *TokenSource) Token(ctx context.Context) (string, error) {
 				}
 				return f.token, f.err
 			case <-ctx.Done():
-				return "", fmt.Errorf("%w: %w", ErrToken, ctx.Err())
+				return "", transportTokenError(ctx.Err())
 			}
 		}
 		f := &tokenFlight{done: make(chan struct{})}

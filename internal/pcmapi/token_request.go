@@ -34,48 +34,52 @@ func (s *TokenSource) request(ctx context.Context, tokenURL string) (string, tim
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {s.cfg.ClientID}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
-		return "", 0, fmt.Errorf("%w: %w", ErrToken, err)
+		return "", 0, &TokenError{Kind: TokenKindOther, msg: err.Error(), cause: err}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	resp, err := s.cfg.HTTPClient.Do(req)
 	if err != nil { // TLS, refused, timeout, ctx
-		if hint := certificateHint(err); hint != "" {
-			return "", 0, fmt.Errorf("%w: %w (%s)", ErrToken, err, hint)
-		}
-		return "", 0, fmt.Errorf("%w: %w", ErrToken, err)
+		return "", 0, transportTokenError(err)
 	}
 	defer drainClose(resp.Body)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
 	if err != nil {
-		return "", 0, fmt.Errorf("%w: reading the token response (HTTP %d): %w", ErrToken, resp.StatusCode, err)
+		te := transportTokenError(err)
+		te.StatusCode, te.msg = resp.StatusCode, fmt.Sprintf("reading the token response (HTTP %d): %v", resp.StatusCode, err)
+		return "", 0, te
 	}
 	a := parseTokenAnswer(body, resp.Header.Get("Content-Type"))
 
-	switch code := resp.StatusCode; {
+	code := resp.StatusCode
+	switch {
 	case code >= 300 && code < 400:
 		loc := cleanLocation(resp.Header.Get("Location"), a.accessToken)
 		if loc == "" {
 			loc = "no Location"
 		}
-		return "", 0, fmt.Errorf("%w: token endpoint answered HTTP %d, a redirect to %s that is not followed: set token.url (and token.fresh_url) to the final URL",
-			ErrToken, code, loc)
+		return "", 0, &TokenError{Kind: TokenKindRedirect, StatusCode: code, Location: loc, msg: fmt.Sprintf(
+			"token endpoint answered HTTP %d, a redirect to %s that is not followed: set token.url (and token.fresh_url) to the final URL", code, loc)}
 	case code < 200 || code > 299:
-		return "", 0, fmt.Errorf("%w: token endpoint answered HTTP %d: %s", ErrToken, code, a.describe())
+		return "", 0, &TokenError{Kind: TokenKindHTTP, StatusCode: code, msg: fmt.Sprintf("token endpoint answered HTTP %d: %s", code, a.describe())}
 	case !a.parsed:
-		return "", 0, fmt.Errorf("%w: the token response (HTTP %d) is %s, not a token", ErrToken, code, a.describe())
+		return "", 0, answerError(code, "the token response (HTTP %d) is %s, not a token", code, a.describe())
 	case a.oauthError != "" || a.accessToken == "":
 		// PCM documents an error under 200: {"statusCode":401,"message":"ClientId is not valid to the orgId"}.
 		if msg := a.errorText(); msg != "" {
-			return "", 0, fmt.Errorf("%w: the token response carries no usable access_token (PCM said: %s)", ErrToken, msg)
+			return "", 0, answerError(code, "the token response carries no usable access_token (PCM said: %s)", msg)
 		}
-		return "", 0, fmt.Errorf("%w: the token response has no access_token", ErrToken)
+		return "", 0, answerError(code, "the token response has no access_token")
 	}
 	lifetime, ok := tokenLifetime(a.expiresIn)
 	if !ok {
-		return "", 0, fmt.Errorf("%w: the token response has no positive expires_in", ErrToken)
+		return "", 0, answerError(code, "the token response has no positive expires_in")
 	}
 	return a.accessToken, lifetime, nil
+}
+
+func answerError(code int, format string, args ...any) *TokenError {
+	return &TokenError{Kind: TokenKindAnswer, StatusCode: code, msg: fmt.Sprintf(format, args...)}
 }
 
 // tokenAnswer is what request needs from a token response body.
