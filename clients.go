@@ -55,13 +55,17 @@ func (cfg *Config) NewPCMClients(ctx context.Context, host component.Host, set c
 	if err != nil {
 		return nil, fmt.Errorf("building the PCM API client: %w", err)
 	}
+	// No client follows redirects: the Bearer token (and the token request) must not travel to
+	// another URL. pcmapi enforces it on its own copies too; setting it here keeps any other
+	// use of these clients honest.
+	apiHTTP.CheckRedirect = pcmapi.RefuseRedirects
 	tokenTLS, err := cfg.Token.TLS.LoadTLSConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("token.tls: %w", err)
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = tokenTLS
-	tokenHTTP := &http.Client{Transport: transport, Timeout: cfg.Token.Timeout}
+	tokenHTTP := &http.Client{Transport: transport, Timeout: cfg.Token.Timeout, CheckRedirect: pcmapi.RefuseRedirects}
 
 	tokens := pcmapi.NewTokenSource(pcmapi.TokenConfig{
 		URL:          cfg.TokenURL(),

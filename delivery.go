@@ -127,7 +127,7 @@ func (e *pcmExporter) send(ctx context.Context, api mapping.API, p *pendingRepor
 			continue
 		}
 		if !pcmapi.IsPermanent(err) {
-			e.logRetryCause(api, err)
+			e.logRetryCause(api, err, p, rest, end)
 			return appendHeld(held, api, p, rest), fmt.Errorf("sending %s reports to PCM: %w", api, err), permanentErr
 		}
 		// A 413 that reaches us concerns the one item that is too large on its own: only that
@@ -146,14 +146,24 @@ func (e *pcmExporter) send(ctx context.Context, api mapping.API, p *pendingRepor
 	return held, nil, permanentErr
 }
 
-// logRetryCause logs what an operator must fix for retries to succeed; transient causes are
-// left to exporterhelper's own retry log.
-func (e *pcmExporter) logRetryCause(api mapping.API, err error) {
+// logRetryCause counts answers that confirmed nothing and logs what an operator must fix for
+// retries to succeed; transient causes are left to exporterhelper's own retry log.
+func (e *pcmExporter) logRetryCause(api mapping.API, err error, p *pendingReports, from, to int) {
+	if pcmapi.IsUnconfirmed(err) {
+		var counts outcomeCounts
+		for idx := from; idx < to; idx++ {
+			counts.add(api, p.roles[idx], outcomeUnconfirmed, 1)
+		}
+		e.flushCounts(&counts)
+		e.sampled.Warn("PCM's answer confirmed none of the reports of a POST (not PCM's per-report results: a proxy or WAF page?); they are retried",
+			zap.String("api", api.String()), zap.Error(err))
+		return
+	}
 	var se *pcmapi.StatusError
-	if errors.As(err, &se) && se.StatusCode >= 300 && se.StatusCode < 400 {
+	if errors.As(err, &se) && se.Redirect() {
 		e.sampled.Error("PCM's endpoint answered with a redirect, which is never followed (the token must not leave the configured endpoint). "+
 			"Check endpoint, the report paths and any proxy in front of PCM; the reports stay queued and are retried.",
-			zap.String("api", api.String()), zap.Int("status", se.StatusCode), zap.String("location", redirectLocation(se)))
+			zap.String("api", api.String()), zap.Int("status", se.StatusCode), zap.String("location", se.Location))
 	}
 }
 
@@ -237,13 +247,13 @@ func (e *pcmExporter) account(api mapping.API, p *pendingReports, offset int, re
 	for i, r := range results {
 		idx := offset + i
 		role := p.roles[idx]
-		if !confirmed(r) {
+		if !r.Confirmed() {
 			counts.add(api, role, outcomeUnconfirmed, 1)
 			unconfirmed = append(unconfirmed, heldReport{api: api, p: p, idx: idx})
 			continue
 		}
 		e.backlog.Done(p.refs[idx].key())
-		if !r.Discarded() {
+		if r.Accepted() {
 			counts.add(api, role, outcomeAccepted, 1)
 			counts.accept(p.times[idx], now)
 			if e.watcher != nil && api == mapping.APIPrivate {
@@ -277,7 +287,3 @@ func (e *pcmExporter) account(api mapping.API, p *pendingReports, offset int, re
 func (e *pcmExporter) reject(api mapping.API, p *pendingReports, from, to int, stage deadletter.Stage, reason string) {
 	e.deadLetterHeld(appendHeld(nil, api, p, from)[:to-from], stage, reason)
 }
-
-// confirmed and redirectLocation are placeholders until pcmapi reports them itself.
-func confirmed(r pcmapi.ItemResult) bool             { return r.Status != pcmapi.StatusUnknown }
-func redirectLocation(se *pcmapi.StatusError) string { return "" }

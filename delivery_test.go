@@ -186,3 +186,87 @@ func TestDeliveredReportsAreNotDeadLetteredAtShutdown(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, dead)
 }
+
+// TestAnswersThatAreNotPCMsConfirmNothing: a 2xx whose body is not PCM's per-item answer, or an
+// item whose status PCM does not document, delivers nothing (docs/pcm-rules.md §15.1): the
+// reports go back for retry, counted as unconfirmed, never as accepted, and the retry delivers
+// exactly the unconfirmed ones.
+func TestAnswersThatAreNotPCMsConfirmNothing(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer answer
+		retry  []int // indexes of the reports handed back
+	}{
+		{"a proxy's page", func(int, *received) (int, http.Header, any) {
+			return http.StatusOK, nil, "<html><body>Request blocked</body></html>"
+		}, []int{0, 1, 2}},
+		{"an array shorter than the request", func(_ int, r *received) (int, http.Header, any) {
+			return http.StatusOK, nil, accepted(r)[:2]
+		}, []int{0, 1, 2}},
+		{"items without a status or with an undocumented one", func(_ int, r *received) (int, http.Header, any) {
+			body := accepted(r)
+			delete(body[0], "status")
+			body[2]["status"] = "QUEUED"
+			return http.StatusOK, nil, body
+		}, []int{0, 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pcm := newFakePCM(t)
+			cfg := pcm.config()
+			exp, tel := startExporter(t, cfg)
+			pcm.setAnswer(tt.answer)
+			specs := []spanSpec{clientCall("GET", accountsURL, 200), clientCall("GET", accountsURL, 200), clientCall("GET", accountsURL, 200)}
+			err := exp.pushTraces(context.Background(), traces(specs...))
+			var failed consumererror.Traces
+			require.ErrorAs(t, err, &failed)
+			require.False(t, consumererror.IsPermanent(err))
+			require.Equal(t, len(tt.retry), failed.Data().SpanCount())
+
+			pcm.setAnswer(nil)
+			before := len(pcm.delivered()[privatePath])
+			require.NoError(t, exp.pushTraces(context.Background(), failed.Data()))
+			resent := pcm.delivered()[privatePath][before:]
+			require.Len(t, resent, len(tt.retry))
+			for i, idx := range tt.retry {
+				assert.Equal(t, specs[idx].interactionID, resent[i]["fapiInteractionId"])
+			}
+			confirmedFirst := int64(3 - len(tt.retry))
+			want := []metricdata.DataPoint[int64]{
+				{Attributes: reportAttrs("private", "CLIENT", "unconfirmed"), Value: int64(len(tt.retry))},
+				{Attributes: reportAttrs("private", "CLIENT", "accepted"), Value: confirmedFirst + int64(len(tt.retry))},
+			}
+			metadatatest.AssertEqualExporterPcmReports(t, tel, want, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+			dead, err := deadletter.Read(cfg.DeadLetter.Path)
+			require.NoError(t, err)
+			assert.Empty(t, dead)
+		})
+	}
+}
+
+// TestFreshTokenURLThatFailsFallsBackToTheTokenURL: token.fresh_url (docs/pcm-rules.md §15.9)
+// that is not implemented never leaves the exporter without a token.
+func TestFreshTokenURLThatFailsFallsBackToTheTokenURL(t *testing.T) {
+	pcm := newFakePCM(t)
+	cfg := pcm.config()
+	cfg.Token.FreshURL = pcm.token.URL + "/token-fresh/" // the fake answers 404 there
+	exp, tel := startExporter(t, cfg)
+	pcm.setAnswer(func(call int, r *received) (int, http.Header, any) {
+		if call == 1 {
+			pcm.revokeAll() // the next POST's token is refused: 401 → new token, from fresh_url first
+			return http.StatusUnauthorized, nil, map[string]string{"message": "Unauthorized"}
+		}
+		return http.StatusOK, nil, nil
+	})
+	require.NoError(t, exp.pushTraces(context.Background(), traces(clientCall("GET", accountsURL, 200))))
+	assert.Len(t, pcm.delivered()[privatePath], 1)
+	m, err := tel.GetMetric("otelcol_exporter_pcm_token_requests")
+	require.NoError(t, err)
+	outcomes := map[string]int64{}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		o, _ := dp.Attributes.Value("outcome")
+		outcomes[o.AsString()] += dp.Value
+	}
+	assert.Equal(t, int64(1), outcomes["fresh_fallback"], "%v", outcomes)
+	assert.Zero(t, outcomes["failure"], "%v", outcomes)
+}

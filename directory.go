@@ -3,13 +3,30 @@ package pcmexporter // import "github.com/pcm-otel/pcmexporter"
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.uber.org/zap"
 
 	"github.com/pcm-otel/pcmexporter/internal/directory"
+	"github.com/pcm-otel/pcmexporter/internal/pcmapi"
 )
+
+// directoryCredentials reports whether the Directory client sends credentials of its own: an
+// auth extension or an Authorization header. The public Directory needs neither.
+func directoryCredentials(c confighttp.ClientConfig) bool {
+	if c.Auth.HasValue() {
+		return true
+	}
+	for name := range c.Headers.Iter {
+		if strings.EqualFold(name, "Authorization") {
+			return true
+		}
+	}
+	return false
+}
 
 // directoryResolver lets the mapper, built when the exporter is created, ask the Directory
 // source, which needs the collector's extensions for its HTTP client and so exists only after
@@ -51,6 +68,11 @@ func (e *pcmExporter) startDirectory(ctx context.Context, host component.Host) e
 	client, err := cfg.Client.ToClient(ctx, host.GetExtensions(), e.settings.TelemetrySettings)
 	if err != nil {
 		return fmt.Errorf("counterparts.directory.client: %w", err)
+	}
+	if directoryCredentials(cfg.Client) {
+		// The transport adds these credentials to every request, a redirected one included,
+		// where the Source's redirect policy cannot strip them: follow no redirect at all.
+		client.CheckRedirect = pcmapi.RefuseRedirects
 	}
 	src := directory.NewSource(directory.SourceConfig{
 		File:      cfg.File,

@@ -2,8 +2,8 @@ package pcmexporter // import "github.com/pcm-otel/pcmexporter"
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -217,7 +217,11 @@ func (e *pcmExporter) attrs(kvs ...attribute.KeyValue) metric.MeasurementOption 
 func (e *pcmExporter) onTokenRequest(outcome string, err error) {
 	e.telemetry.ExporterPcmTokenRequests.Add(context.Background(), 1,
 		e.attrs(attribute.String("outcome", outcome)))
-	if err != nil {
+	switch {
+	case outcome == pcmapi.OutcomeFreshFallback:
+		e.sampled.Warn("token.fresh_url failed; the token is fetched from token.url instead",
+			zap.String("fresh_url", e.cfg.Token.FreshURL), zap.Error(err))
+	case err != nil:
 		// The cause is part of the message so that the rate limit (per message) still lets a
 		// change of cause through during a long outage.
 		e.sampled.Error("Could not obtain a PCM token ("+tokenFailureKind(err)+"); reports stay queued and are retried",
@@ -227,22 +231,23 @@ func (e *pcmExporter) onTokenRequest(outcome string, err error) {
 
 // tokenFailureKind is a short, bounded description of why a token request failed.
 func tokenFailureKind(err error) string {
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "certificate"):
-		return "client certificate refused"
-	case strings.Contains(msg, "answered HTTP "):
-		code := msg[strings.Index(msg, "answered HTTP ")+len("answered HTTP "):]
-		if i := strings.IndexByte(code, ':'); i >= 0 {
-			code = code[:i]
-		}
-		return "HTTP " + code
-	case strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"):
-		return "token endpoint unreachable"
-	case strings.Contains(msg, "timeout"), strings.Contains(msg, "deadline exceeded"):
-		return "timeout"
+	var te *pcmapi.TokenError
+	if !errors.As(err, &te) {
+		return pcmapi.TokenKindOther
 	}
-	return "other"
+	switch te.Kind {
+	case pcmapi.TokenKindCertificate:
+		return "client certificate refused"
+	case pcmapi.TokenKindHTTP:
+		return fmt.Sprintf("HTTP %d", te.StatusCode)
+	case pcmapi.TokenKindRedirect:
+		return "redirect, not followed"
+	case pcmapi.TokenKindUnreachable:
+		return "token endpoint unreachable"
+	case pcmapi.TokenKindAnswer:
+		return "unusable token answer"
+	}
+	return te.Kind
 }
 
 func (e *pcmExporter) onResponse(path string, status int, d time.Duration) {

@@ -1,6 +1,11 @@
 package pcmexporter // import "github.com/pcm-otel/pcmexporter"
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/pcm-otel/pcmexporter/internal/pcmapi"
+	"github.com/pcm-otel/pcmexporter/internal/watch"
+)
 
 // pcmErrorTypes are the error types of PCM's messages, "<type>: <detail>" (docs/pcm-rules.md
 // §4.3). They are the values of the rejected-reports metric's reason label, with "other" for
@@ -54,18 +59,12 @@ func errorType(message string) string {
 	return "other"
 }
 
-// reconciliationStatuses are the statuses PCM gives a report (docs/pcm-rules.md §4.3, §10),
-// plus the watch's own NOT_FOUND and ERROR: the only values of the reconciliation metric's
-// status label.
-var reconciliationStatuses = map[string]bool{
-	"ACCEPTED": true, "DISCARDED": true, "PAIRED": true, "PAIRED_INCONSISTENT": true,
-	"UNPAIRED": true, "SINGLE": true, "NOT_FOUND": true, "ERROR": true,
-}
-
-// reconciliationStatus bounds the status label: a known status (trimmed, upper case) or "other".
+// reconciliationStatus bounds the status label of the reconciliation metric: a status PCM
+// documents (docs/pcm-rules.md §4.3, §9) or the watch's own NOT_FOUND and ERROR, trimmed and in
+// upper case; anything else is "other".
 func reconciliationStatus(s string) string {
 	s = strings.ToUpper(strings.TrimSpace(s))
-	if reconciliationStatuses[s] {
+	if pcmapi.IsKnownStatus(s) || s == watch.StatusNotFound || s == watch.StatusError {
 		return s
 	}
 	return "other"

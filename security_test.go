@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/pcm-otel/pcmexporter/internal/metadata"
+	"github.com/pcm-otel/pcmexporter/internal/pcmapi"
 )
 
 // startObservedExporter starts the exporter with a debug-level log recorder.
@@ -101,13 +103,16 @@ func TestClientsRefuseTLSBelow12(t *testing.T) {
 }
 
 func TestTokenFailureKind(t *testing.T) {
-	for msg, want := range map[string]string{
-		"obtaining PCM token: token endpoint answered HTTP 500: Internal server error":                                                     "HTTP 500",
-		"obtaining PCM token: Post x: remote error: tls: bad certificate (the token endpoint refused the client certificate in token.tls)": "client certificate refused",
-		"obtaining PCM token: Post x: dial tcp: connect: connection refused":                                                               "token endpoint unreachable",
-		"obtaining PCM token: Post x: context deadline exceeded (Client.Timeout exceeded while awaiting headers)":                          "timeout",
-		"obtaining PCM token: something else":                                                                                              "other",
+	for kind, want := range map[*pcmapi.TokenError]string{
+		{Kind: pcmapi.TokenKindHTTP, StatusCode: 500}:     "HTTP 500",
+		{Kind: pcmapi.TokenKindCertificate}:               "client certificate refused",
+		{Kind: pcmapi.TokenKindUnreachable}:               "token endpoint unreachable",
+		{Kind: pcmapi.TokenKindTimeout}:                   "timeout",
+		{Kind: pcmapi.TokenKindRedirect, StatusCode: 302}: "redirect, not followed",
+		{Kind: pcmapi.TokenKindAnswer}:                    "unusable token answer",
+		{Kind: pcmapi.TokenKindOther}:                     "other",
 	} {
-		assert.Equal(t, want, tokenFailureKind(errors.New(msg)), msg)
+		assert.Equal(t, want, tokenFailureKind(fmt.Errorf("wrapped: %w", kind)), kind.Kind)
 	}
+	assert.Equal(t, "other", tokenFailureKind(errors.New("obtaining PCM token: tls: bad certificate")), "classified by type, never by text")
 }

@@ -33,11 +33,18 @@ const DefaultMaxBytes int64 = 64 << 20
 // defaultTimeout bounds a fetch when SourceConfig.Client is nil or has no timeout of its own.
 const defaultTimeout = 2 * time.Minute
 
+// maxRedirects bounds the redirects a fetch follows: a CDN or a moved bucket needs one or two.
+const maxRedirects = 3
+
 // SourceConfig says where a Source loads the participants file from.
 type SourceConfig struct {
-	File      string        // participants file on disk (read at start and at every refresh)
-	URL       string        // participants URL, fetched with Client
-	Client    *http.Client  // built by the caller from a collector confighttp.ClientConfig (TLS, proxy, timeout); nil: a plain client; without a Timeout a fetch is bounded to 2 minutes
+	File string // participants file on disk (read at start and at every refresh)
+	URL  string // participants URL, fetched with Client
+	// Client is built by the caller from a collector confighttp.ClientConfig (TLS, proxy,
+	// timeout); nil: a plain client; without a Timeout a fetch is bounded to 2 minutes. The
+	// Source uses a copy that follows only https redirects (see httpsRedirectsOnly), after the
+	// Client's own CheckRedirect, which may refuse more.
+	Client    *http.Client
 	Refresh   time.Duration // how often to re-read/re-fetch; 0 = load once
 	CacheFile string        // where the last good fetched copy is written (atomically) and read from at start when the URL fails
 	Logger    *zap.Logger
@@ -88,6 +95,9 @@ func NewSource(cfg SourceConfig) *Source {
 	if s.client == nil {
 		s.client = &http.Client{Timeout: defaultTimeout}
 	}
+	c := *s.client // the caller's client keeps its own policy
+	c.CheckRedirect = httpsRedirectsOnly(s.client.CheckRedirect)
+	s.client = &c
 	if u, err := url.Parse(cfg.URL); err == nil && cfg.URL != "" {
 		s.url = u.Redacted()
 	}
@@ -325,6 +335,9 @@ func (s *Source) fetch(ctx context.Context, etag, lastMod string) ([]byte, *http
 		}
 		return nil, resp, nil
 	default:
+		if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			return nil, nil, fmt.Errorf("HTTP %s: redirect to %s not followed; set counterparts.directory.url to the final URL", resp.Status, redactURL(loc))
+		}
 		return nil, nil, fmt.Errorf("HTTP %s", resp.Status)
 	}
 	if resp.ContentLength > s.cfg.MaxBytes {
@@ -344,6 +357,41 @@ func (s *Source) fetch(ctx context.Context, etag, lastMod string) ([]byte, *http
 		return nil, nil, errors.New("empty body")
 	}
 	return buf.Bytes(), resp, nil
+}
+
+// httpsRedirectsOnly is the Source's CheckRedirect: after the caller's own policy (if any), it
+// follows at most maxRedirects redirects, only to https URLs (a redirect to http would hand the
+// participants, which decide whom reports name, to anyone on the path), and never with an
+// Authorization header. Credentials added by the transport (a confighttp auth extension or
+// headers) are not seen here: the caller refuses redirects altogether in that case.
+func httpsRedirectsOnly(callers func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if callers != nil {
+			if err := callers(req, via); err != nil {
+				return err
+			}
+		}
+		if len(via) > maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		if req.URL.Scheme != "https" {
+			return fmt.Errorf("refusing a redirect to %s: only https redirects are followed", req.URL.Redacted())
+		}
+		req.Header.Del("Authorization")
+		return nil
+	}
+}
+
+// redactURL hides the password of a URL for a log line; anything unparsable is shown as is,
+// cut short.
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	if len(raw) > 200 {
+		raw = raw[:200]
+	}
+	return strings.ToValidUTF8(raw, "?")
 }
 
 var (

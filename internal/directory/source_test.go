@@ -175,13 +175,6 @@ func TestSourceURL(t *testing.T) {
 	}
 }
 
-func TestSourceFollowsRedirects(t *testing.T) {
-	_, srv := newDirectory(t)
-	s, err := start(t, SourceConfig{URL: srv.URL + "/old", Client: srv.Client()})
-	require.NoError(t, err)
-	assert.Equal(t, 8, s.Index().Stats().Organisations)
-}
-
 func TestSourceNilClientHasTimeoutAndDefaults(t *testing.T) {
 	_, srv := newDirectory(t)
 	s, err := start(t, SourceConfig{URL: srv.URL + "/participants"})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -37,7 +38,7 @@ type Config struct {
 	// (0 on transport error) and duration. It must not block.
 	OnResponse func(path string, status int, d time.Duration)
 	UserAgent  string
-	// Logger, if set, receives a warning when PCM's per-item answer does not match the request
+	// Logger, if set, receives a warning when PCM's per-item answer holds unconfirmed items
 	// (see Send). nil → no logging.
 	Logger *zap.Logger
 }
@@ -66,9 +67,7 @@ func NewClient(cfg Config) *Client {
 		logger:  cfg.Logger,
 		now:     time.Now,
 	}
-	if c.http == nil {
-		c.http = http.DefaultClient
-	}
+	c.http = withoutRedirects(cfg.HTTPClient)
 	if c.maxBody <= 0 {
 		c.maxBody = DefaultMaxBodyBytes
 	}
@@ -79,23 +78,29 @@ func NewClient(cfg Config) *Client {
 }
 
 // Send POSTs items (each one already-encoded JSON object) to Endpoint+path as JSON arrays and
-// returns one ItemResult per item, in order.
+// returns one ItemResult per item PCM answered for, in order.
 //
 // Items are split into several POSTs when the body would exceed MaxBodyBytes, and a batch PCM
 // answers with 413 is split in halves and resent (recursively). An item larger than
 // MaxBodyBytes on its own is sent alone: PCM decides, and a 413 for it is permanent.
 //
-// On error, the returned results cover a delivered prefix of items: PCM has answered for
-// items[:len(results)] (accepted or discarded) and items[len(results):] were not delivered, so
-// the caller retries exactly the rest. After a transport error PCM may still have received the
-// failed POST; without an idempotency key in the PCM API, that batch is the only possible
-// duplicate.
+// Only PCM's word counts. A POST is answered only when PCM's status is 2xx (or 400 with
+// per-item results, docs/pcm-rules.md Decision 7) and its body is a JSON array with exactly one
+// ReportResponse per item. Any other 2xx body (a proxy's HTML page, an empty or truncated body,
+// an array shorter or longer than the request) confirms nothing: Send stops with an
+// *[UnconfirmedError], which is retryable, as after a 5xx.
 //
-// When PCM answers 2xx (or 400 with per-item results) but with fewer results than items, or
-// with an unreadable body, the items without a result get Status StatusUnknown and a Message
-// saying why, and count as accepted: PCM took the request, so a resend would most likely
-// duplicate them. Extra results are ignored. Both cases are logged as warnings to
-// Config.Logger.
+// On error, the returned results cover a delivered prefix of items: PCM has answered for
+// items[:len(results)] and items[len(results):] were not delivered, so the caller retries
+// exactly the rest. After a transport error or an unconfirmed answer PCM may still have
+// received the failed POST; without an idempotency key in the PCM API, that batch is the only
+// possible duplicate.
+//
+// Within the results, an item is settled only when [ItemResult.Confirmed]: ACCEPTED, DISCARDED
+// or one of PCM's lifecycle statuses (docs/pcm-rules.md Decision 6). An item without a status
+// or with a status PCM does not document is unconfirmed: the caller retries it like an
+// undelivered one and never counts it as accepted. Such answers are logged as warnings to
+// Config.Logger (one line per POST).
 func (c *Client) Send(ctx context.Context, path string, items [][]byte) ([]ItemResult, error) {
 	if err := checkItems(items); err != nil {
 		return nil, err
@@ -230,21 +235,19 @@ func (c *Client) observe(path string, status int, d time.Duration) {
 	}
 }
 
-// interpret maps a response to per-item results or a StatusError (PCM-REFERENCE §4.4).
+// interpret maps a response to per-item results, an UnconfirmedError or a StatusError
+// (docs/pcm-rules.md §4.3, §4.4).
 func (c *Client) interpret(resp *http.Response, path, token string, n int) ([]ItemResult, error) {
 	code := resp.StatusCode
 	switch {
 	case code >= 200 && code < 300:
-		// PCM took the request. A body cut short does not change that: never an error here,
-		// or the caller would resend accepted reports.
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResultBytes))
-		results, ok := parseResults(body, token)
-		return c.complete(results, ok, n, path, code), nil
+		body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResultBytes))
+		return c.confirm(body, readErr, token, n, path, code)
 	case code == http.StatusBadRequest:
 		// Decision 7: a 400 that carries per-item results is handled like 207.
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResultBytes))
+		body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResultBytes))
 		if results, ok := parseResults(body, token); ok && len(results) > 0 {
-			return c.complete(results, true, n, path, code), nil
+			return c.confirm(body, readErr, token, n, path, code)
 		}
 		return nil, c.statusError(resp, body, token)
 	default:
@@ -258,27 +261,59 @@ func (c *Client) statusError(resp *http.Response, body []byte, token string) *St
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		se.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
 	}
+	if se.Redirect() {
+		se.Location = cleanLocation(resp.Header.Get("Location"), token)
+	}
 	return se
 }
 
-// complete makes exactly n results from PCM's answer (see Send for why missing ones are
-// StatusUnknown rather than an error).
-func (c *Client) complete(results []ItemResult, ok bool, n int, path string, code int) []ItemResult {
-	if ok && len(results) == n {
-		return results
+// confirm returns PCM's per-item results when body is exactly one ReportResponse per item, and
+// an UnconfirmedError otherwise (see Send).
+func (c *Client) confirm(body []byte, readErr error, token string, n int, path string, code int) ([]ItemResult, error) {
+	unconfirmed := func(reason string) error {
+		return &UnconfirmedError{StatusCode: code, Reason: reason, Excerpt: cleanText(string(body), token)}
 	}
-	why := fmt.Sprintf("PCM answered HTTP %d with %d results for %d reports", code, len(results), n)
-	if !ok {
-		why = fmt.Sprintf("PCM answered HTTP %d without readable per-report results", code)
+	if readErr != nil {
+		return nil, unconfirmed("the body could not be read: " + cleanText(readErr.Error(), token))
 	}
-	c.logger.Warn("PCM's answer does not match the request; reports without a result count as accepted and are not resent",
-		zap.String("path", path), zap.Int("status", code), zap.Int("reports", n), zap.Int("results", len(results)), zap.Bool("readable", ok))
-	out := make([]ItemResult, n)
-	copy(out, results) // extra results are dropped here
-	for i := len(results); i < n; i++ {
-		out[i] = ItemResult{Status: StatusUnknown, Message: why}
+	results, ok := parseResults(body, token)
+	switch {
+	case !ok && len(bytes.TrimSpace(body)) == 0:
+		return nil, unconfirmed("empty body")
+	case !ok:
+		return nil, unconfirmed("the body is not a JSON array of report results")
+	case len(results) != n:
+		return nil, unconfirmed(fmt.Sprintf("%d results for %d reports", len(results), n))
 	}
-	return out
+	if bad, example := countUnconfirmed(results); bad > 0 {
+		c.logger.Warn("PCM answered reports without a documented status; they are unconfirmed, not delivered",
+			zap.String("path", path), zap.Int("status", code), zap.Int("reports", n), zap.Int("unconfirmed", bad),
+			zap.String("example_status", example))
+	}
+	return results, nil
+}
+
+// countUnconfirmed counts the unconfirmed results and returns the status of the first one.
+func countUnconfirmed(results []ItemResult) (n int, example string) {
+	for _, r := range results {
+		if !r.Confirmed() {
+			if n == 0 {
+				example = r.Status
+			}
+			n++
+		}
+	}
+	return n, example
+}
+
+// cleanLocation makes a Location header fit for an error text: no userinfo, no token,
+// sanitised.
+func cleanLocation(loc, token string) string {
+	if u, err := url.Parse(strings.TrimSpace(loc)); err == nil && u.User != nil {
+		u.User = nil
+		loc = u.String()
+	}
+	return cleanText(loc, token)
 }
 
 // drainClose reads what is left of a body (bounded) and closes it, so the connection can be

@@ -12,9 +12,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 )
 
 type errKind int
@@ -25,7 +22,7 @@ const (
 	retryable
 )
 
-// TestSendStatuses walks PCM's status table (PCM-REFERENCE §4.4) with three reports.
+// TestSendStatuses walks PCM's status table (docs/pcm-rules.md §4.4) with three reports.
 func TestSendStatuses(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -90,7 +87,9 @@ func TestSendStatuses(t *testing.T) {
 			wantMessages: []string{"Invalid field value: httpMethod", "", ""},
 		},
 		{
-			name: "unknown status values count as accepted, trimmed",
+			// docs/pcm-rules.md Decision 6: lifecycle statuses are accepted, trimmed; a value PCM
+			// does not document confirms nothing.
+			name: "lifecycle statuses accepted, trimmed; unknown ones unconfirmed",
 			handle: func(w http.ResponseWriter, _ *http.Request, req apiRequest) {
 				writeResults(w, http.StatusMultiStatus, req.Items, func(i int, _ testItem) (string, string) {
 					return []string{"PAIRED ", " SINGLE", "SOMETHING_NEW"}[i], ""
@@ -138,6 +137,7 @@ func TestSendStatuses(t *testing.T) {
 					assert.Equal(t, fmt.Sprintf("rep-r%d", i), r.ReportID)
 					assert.Equal(t, fmt.Sprintf("c%d", i), r.CorrelationID)
 					assert.Equal(t, tt.wantStatuses[i] == StatusDiscarded, r.Discarded())
+					assert.Equal(t, tt.wantStatuses[i] != "SOMETHING_NEW", r.Confirmed(), "item %d", i)
 				}
 				return
 			}
@@ -215,7 +215,7 @@ func TestSend401(t *testing.T) {
 			}
 			acceptAll(w, r, req)
 		})
-		f.tokens.ccFresh = grant(testClientID, f.tokenSrv.URL+"/token-fresh/")
+		f.tokens.cfg.FreshURL = f.tokenSrv.URL + "/token-fresh/"
 		_, err := f.client.Send(context.Background(), privatePath, makeItems(1))
 		require.NoError(t, err)
 		assert.Equal(t, []string{"/token/", "/token-fresh/"}, paths(f.tokenSrv))
@@ -334,71 +334,6 @@ func TestSendDeliveredPrefix(t *testing.T) {
 	assert.Equal(t, "rep-r2", rest[0].ReportID)
 
 	assert.Equal(t, idRange(0, 6), idsDelivered(f.api.received()), "each item delivered once")
-}
-
-// TestSendResultCountMismatch: an answer that does not match the request never fails nor
-// resends; items without a result are UNKNOWN (accepted) and a warning is logged.
-func TestSendResultCountMismatch(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name         string
-		handle       func(http.ResponseWriter, *http.Request, apiRequest)
-		wantStatuses []string
-		wantMessage  string
-	}{
-		{
-			name: "fewer results",
-			handle: func(w http.ResponseWriter, _ *http.Request, req apiRequest) {
-				writeResults(w, http.StatusOK, req.Items[:2], func(int, testItem) (string, string) { return StatusAccepted, "" })
-			},
-			wantStatuses: []string{"ACCEPTED", "ACCEPTED", "UNKNOWN", "UNKNOWN"},
-			wantMessage:  "PCM answered HTTP 200 with 2 results for 4 reports",
-		},
-		{
-			name: "more results",
-			handle: func(w http.ResponseWriter, _ *http.Request, req apiRequest) {
-				extra := append(append([]testItem(nil), req.Items...), testItem{ID: "ghost"})
-				writeResults(w, http.StatusMultiStatus, extra, func(int, testItem) (string, string) { return StatusDiscarded, "x" })
-			},
-			wantStatuses: []string{"DISCARDED", "DISCARDED", "DISCARDED", "DISCARDED"},
-		},
-		{
-			name: "unreadable body",
-			handle: func(w http.ResponseWriter, _ *http.Request, _ apiRequest) {
-				w.WriteHeader(http.StatusOK)
-				_, _ = w.Write([]byte("OK"))
-			},
-			wantStatuses: []string{"UNKNOWN", "UNKNOWN", "UNKNOWN", "UNKNOWN"},
-			wantMessage:  "PCM answered HTTP 200 without readable per-report results",
-		},
-		{
-			name: "empty body on 204",
-			handle: func(w http.ResponseWriter, _ *http.Request, _ apiRequest) {
-				w.WriteHeader(http.StatusNoContent)
-			},
-			wantStatuses: []string{"UNKNOWN", "UNKNOWN", "UNKNOWN", "UNKNOWN"},
-			wantMessage:  "PCM answered HTTP 204 without readable per-report results",
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			core, logs := observer.New(zapcore.WarnLevel)
-			f := newFixture(t, tt.handle, func(c *Config) { c.Logger = zap.New(core) })
-			results, err := f.client.Send(context.Background(), privatePath, makeItems(4))
-			require.NoError(t, err)
-			require.Len(t, results, 4)
-			for i, r := range results {
-				assert.Equal(t, tt.wantStatuses[i], r.Status, "item %d", i)
-				if r.Status == StatusUnknown {
-					assert.Equal(t, tt.wantMessage, r.Message)
-					assert.False(t, r.Discarded())
-				}
-			}
-			assert.Len(t, f.api.received(), 1, "never resent")
-			assert.Equal(t, 1, logs.Len())
-		})
-	}
 }
 
 func TestSendConnectionRefused(t *testing.T) {

@@ -27,6 +27,9 @@ const maxRetryAfter = 24 * time.Hour
 // StatusError is a non-success answer of the PCM API.
 type StatusError struct {
 	StatusCode int
+	// Location is the Location header of a 3xx (sanitised, userinfo removed). The clients
+	// never follow redirects: the bearer token must not travel to another URL.
+	Location string
 	// Message is PCM's {"message": …} or a short, sanitised excerpt of the body (≤ 200
 	// characters); any echo of the access token is redacted.
 	Message string
@@ -44,6 +47,13 @@ func (e *StatusError) Error() string {
 	if e.Message != "" {
 		b.WriteString(": " + e.Message)
 	}
+	if e.Redirect() {
+		loc := e.Location
+		if loc == "" {
+			loc = "no Location"
+		}
+		fmt.Fprintf(&b, " (redirect to %s not followed: point the endpoint at the final URL, or fix the proxy)", loc)
+	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
 	}
@@ -57,19 +67,52 @@ func (e *StatusError) Error() string {
 // organisation, path, headers), and resending only repeats it. 404 counts as permanent because
 // for a POST it means a wrong report path, not PCM's eventual consistency (which concerns GETs).
 // 401 (token, already refreshed once), 408 and 429 are not: they depend on time, not on the
-// request. 3xx that the HTTP client did not follow are a configuration problem too. 5xx and
-// anything else are retryable.
+// request. A 3xx ([StatusError.Redirect]) is a configuration problem (endpoint or proxy) but
+// not permanent: the reports stay queued until an operator fixes it, and a WAF's maintenance
+// redirect must not dead-letter a day of reports. 5xx and anything else are retryable.
 func (e *StatusError) Permanent() bool {
 	switch c := e.StatusCode; {
 	case c == http.StatusUnauthorized, c == http.StatusRequestTimeout, c == http.StatusTooManyRequests:
 		return false
 	default:
-		return c >= 300 && c < 500
+		return c >= 400 && c < 500
 	}
 }
 
+// Redirect reports whether PCM (or something in front of it) answered with a 3xx, which the
+// clients never follow; Location says where it pointed.
+func (e *StatusError) Redirect() bool { return e.StatusCode >= 300 && e.StatusCode < 400 }
+
+// UnconfirmedError means that a POST got an answer that confirms nothing: a 2xx (or a 400,
+// docs/pcm-rules.md Decision 7) whose body is not PCM's JSON array with one ReportResponse per
+// report — an HTML page from a proxy or WAF, an empty or truncated body, an array shorter or
+// longer than the request. None of the POST's reports counts as delivered; the error is
+// retryable (not [IsPermanent]), like a 5xx.
+type UnconfirmedError struct {
+	StatusCode int
+	// Reason says what was wrong with the answer, e.g. "2 results for 4 reports".
+	Reason string
+	// Excerpt is the start of the body, sanitised (≤ 200 characters) and redacted of the token.
+	Excerpt string
+}
+
+func (e *UnconfirmedError) Error() string {
+	msg := fmt.Sprintf("PCM answered HTTP %d without confirming the reports (%s); they are not delivered", e.StatusCode, e.Reason)
+	if e.Excerpt != "" {
+		msg += ": " + e.Excerpt
+	}
+	return msg
+}
+
+// IsUnconfirmed reports whether err is an [UnconfirmedError].
+func IsUnconfirmed(err error) bool {
+	var ue *UnconfirmedError
+	return errors.As(err, &ue)
+}
+
 // IsPermanent reports whether err means that resending the same items can never succeed: a
-// permanent [StatusError] or an [ErrInvalidRequest]. Transport and token errors are retryable.
+// permanent [StatusError] or an [ErrInvalidRequest]. Transport and token errors, redirects and
+// [UnconfirmedError] are retryable.
 func IsPermanent(err error) bool {
 	if errors.Is(err, ErrInvalidRequest) {
 		return true

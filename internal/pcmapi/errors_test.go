@@ -14,7 +14,8 @@ import (
 func TestStatusErrorPermanent(t *testing.T) {
 	t.Parallel()
 	for code, want := range map[int]bool{
-		400: true, 403: true, 404: true, 406: true, 409: true, 413: true, 415: true, 422: true, 304: true,
+		400: true, 403: true, 404: true, 406: true, 409: true, 413: true, 415: true, 422: true,
+		301: false, 302: false, 304: false, 307: false, 308: false,
 		401: false, 408: false, 429: false,
 		500: false, 501: false, 502: false, 503: false, 504: false,
 	} {
@@ -32,6 +33,14 @@ func TestStatusErrorText(t *testing.T) {
 	err := &StatusError{StatusCode: 429, Message: "Too Many Requests", RetryAfter: 7 * time.Second}
 	assert.Equal(t, "PCM answered HTTP 429 Too Many Requests: Too Many Requests (retry after 7s)", err.Error())
 	assert.Equal(t, "PCM answered HTTP 403 Forbidden", (&StatusError{StatusCode: 403}).Error())
+	redirect := &StatusError{StatusCode: 307, Location: "https://waf.example/maintenance"}
+	assert.True(t, redirect.Redirect())
+	assert.Contains(t, redirect.Error(), "PCM answered HTTP 307 Temporary Redirect (redirect to https://waf.example/maintenance not followed")
+	assert.False(t, (&StatusError{StatusCode: 403}).Redirect())
+	unconfirmed := fmt.Errorf("x: %w", &UnconfirmedError{StatusCode: 200, Reason: "empty body"})
+	assert.Equal(t, "x: PCM answered HTTP 200 without confirming the reports (empty body); they are not delivered", unconfirmed.Error())
+	assert.True(t, IsUnconfirmed(unconfirmed))
+	assert.False(t, IsPermanent(unconfirmed))
 
 	d, ok := RetryAfter(fmt.Errorf("x: %w", err))
 	assert.True(t, ok)

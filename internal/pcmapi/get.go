@@ -15,8 +15,14 @@ import (
 // maxReportModelBytes bounds the body of GET …/report/{id}: one report model is a few KB.
 const maxReportModelBytes = 1 << 20
 
+// maxFieldRunes bounds a submitted field's string in a ReportModel: the longest PCM field (a
+// security endpoint's URL) is well under it.
+const maxFieldRunes = 1000
+
 // ReportModel is PCM's answer to GET /report-api/v1/private/report/{fapiInteractionId}
-// (docs/pcm-rules.md §10): the report's state plus the fields that were submitted.
+// (docs/pcm-rules.md §10): the report's state plus the fields that were submitted. Every string
+// in it, keys of Fields included, is sanitised (no control characters, valid UTF-8; at most 200
+// runes for the state fields, 1000 for the others), so tools can print it as it is.
 type ReportModel struct {
 	ReportID       string
 	PairedReportID string // "" when PCM sent null or nothing (not paired)
@@ -116,10 +122,10 @@ func parseReportModel(body []byte) (ReportModel, error) {
 		case nil:
 			return ""
 		case string:
-			return strings.TrimSpace(v)
+			return sanitize(v, maxMessageRunes)
 		default:
 			b, _ := json.Marshal(v)
-			return string(b)
+			return sanitize(string(b), maxMessageRunes)
 		}
 	}
 	return ReportModel{
@@ -128,6 +134,28 @@ func parseReportModel(body []byte) (ReportModel, error) {
 		Status:         take("status"),
 		CreatedAt:      take("createdAt"),
 		UpdatedAt:      take("updatedAt"),
-		Fields:         fields,
+		Fields:         sanitizeValue(fields).(map[string]any),
 	}, nil
+}
+
+// sanitizeValue returns v with every string (map keys included) sanitised: the report model
+// echoes what was submitted, and anything in it may reach a terminal.
+func sanitizeValue(v any) any {
+	switch v := v.(type) {
+	case string:
+		return sanitize(v, maxFieldRunes)
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[sanitize(k, maxMessageRunes)] = sanitizeValue(e)
+		}
+		return out
+	case []any:
+		for i, e := range v {
+			v[i] = sanitizeValue(e)
+		}
+		return v
+	default:
+		return v
+	}
 }

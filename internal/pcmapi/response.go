@@ -8,34 +8,56 @@ import (
 	"unicode/utf8"
 )
 
-// Report statuses of PCM's per-item answer. PCM documents ACCEPTED and DISCARDED; older specs
-// and the mock return lifecycle values (PAIRED, SINGLE, …), which count as accepted
-// (PCM-REFERENCE §14 decision 6).
+// Report statuses of PCM's per-item answer and report model: the 6-value ReportStatus enum
+// (docs/pcm-rules.md §4.3, §10). A POST's answer documents ACCEPTED and DISCARDED; older specs
+// and the mock answer lifecycle values (PAIRED, SINGLE, …), which count as accepted
+// (docs/pcm-rules.md Decision 6).
 const (
-	StatusAccepted  = "ACCEPTED"
-	StatusDiscarded = "DISCARDED"
-	// StatusUnknown marks an item PCM took (2xx) without a readable per-item answer for it:
-	// the answer had fewer entries than the request or could not be parsed. It counts as
-	// accepted, because resending would duplicate a report PCM most likely has; the item's
-	// Message says why it is unknown.
-	StatusUnknown = "UNKNOWN"
+	StatusAccepted           = "ACCEPTED"
+	StatusDiscarded          = "DISCARDED"
+	StatusPaired             = "PAIRED"
+	StatusPairedInconsistent = "PAIRED_INCONSISTENT"
+	StatusUnpaired           = "UNPAIRED"
+	StatusSingle             = "SINGLE"
 )
 
-// maxMessageRunes bounds Message of a StatusError: PCM's GenericError message is ≤ 200
-// characters, and a longer body is a proxy's page, not PCM's word.
-const maxMessageRunes = 200
-
-// ItemResult is PCM's answer for one report, in request order.
-type ItemResult struct {
-	ReportID      string
-	Status        string // trimmed ("PAIRED " → "PAIRED"); StatusUnknown when PCM gave none
-	CorrelationID string
-	Message       string // PCM's reason for DISCARDED, or why the status is unknown
+// IsKnownStatus reports whether s (trimmed, case-sensitive) is one of PCM's documented report
+// statuses. Anything else is not PCM's word about a report: a metric label should fold it into
+// "other", and a per-item answer carrying it confirms nothing (see ItemResult.Confirmed).
+func IsKnownStatus(s string) bool {
+	switch strings.TrimSpace(s) {
+	case StatusAccepted, StatusDiscarded, StatusPaired, StatusPairedInconsistent, StatusUnpaired, StatusSingle:
+		return true
+	}
+	return false
 }
 
-// Discarded reports whether PCM rejected the report. Any other status, known or not, counts as
-// accepted: failing on a status value PCM adds later would resend accepted reports.
+// maxMessageRunes bounds every text taken from PCM or from whatever answered in its place: PCM's
+// GenericError and ReportResponse messages are ≤ 200 characters, and a longer text is a proxy's
+// page, not PCM's word.
+const maxMessageRunes = 200
+
+// ItemResult is PCM's answer for one report, in request order. Every text field is sanitised
+// (no control characters, valid UTF-8, at most 200 runes) and redacted of the bearer token, so
+// it is safe for logs, the dead letter and a terminal.
+type ItemResult struct {
+	ReportID      string
+	Status        string // trimmed ("PAIRED " → "PAIRED"); "" when PCM gave none
+	CorrelationID string
+	Message       string // PCM's reason for DISCARDED
+}
+
+// Confirmed reports whether PCM's answer says what became of the report: its status is one of
+// PCM's documented statuses ([IsKnownStatus]). An unconfirmed item (no status, or a value PCM
+// does not document) is not delivered as far as anyone can tell: the caller retries it and never
+// counts it as accepted.
+func (r ItemResult) Confirmed() bool { return IsKnownStatus(r.Status) }
+
+// Discarded reports whether PCM rejected the report (confirmed, never resent as it is).
 func (r ItemResult) Discarded() bool { return r.Status == StatusDiscarded }
+
+// Accepted reports whether PCM took the report: a confirmed status other than DISCARDED.
+func (r ItemResult) Accepted() bool { return r.Confirmed() && !r.Discarded() }
 
 // reportResponse is PCM's ReportResponse. Fields are lenient so that one odd value (a number
 // where a string is documented) does not make the whole answer unreadable.
@@ -65,30 +87,36 @@ func (s *lenientString) UnmarshalJSON(b []byte) error {
 }
 
 // parseResults decodes body as a JSON array of ReportResponse objects. ok is false when the
-// body is anything else. Messages are redacted of the token the request carried.
+// body is anything else (an element that is not an object included). Texts are redacted of the
+// token the request carried and sanitised.
 func parseResults(body []byte, token string) (results []ItemResult, ok bool) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '[' {
 		return nil, false
 	}
-	var raw []reportResponse
-	if err := json.Unmarshal(body, &raw); err != nil {
+	var elems []json.RawMessage
+	if err := json.Unmarshal(body, &elems); err != nil {
 		return nil, false
 	}
-	results = make([]ItemResult, len(raw))
-	for i, r := range raw {
-		status := strings.TrimSpace(string(r.Status))
-		if status == "" {
-			status = StatusUnknown
+	results = make([]ItemResult, len(elems))
+	for i, elem := range elems {
+		var r reportResponse
+		if len(elem) == 0 || elem[0] != '{' || json.Unmarshal(elem, &r) != nil {
+			return nil, false
 		}
 		results[i] = ItemResult{
-			ReportID:      string(r.ReportID),
-			Status:        status,
-			CorrelationID: string(r.CorrelationID),
-			Message:       redact(string(r.Message), token),
+			ReportID:      cleanText(string(r.ReportID), token),
+			Status:        cleanText(string(r.Status), token),
+			CorrelationID: cleanText(string(r.CorrelationID), token),
+			Message:       cleanText(string(r.Message), token),
 		}
 	}
 	return results, true
+}
+
+// cleanText makes a text from a server fit for logs, the dead letter and a terminal.
+func cleanText(s, token string) string {
+	return sanitize(redact(s, token), maxMessageRunes)
 }
 
 // errorMessage extracts a short, printable reason from an error body: its error fields (see
@@ -98,7 +126,7 @@ func errorMessage(body []byte, token string) string {
 	if msg == "" {
 		msg = string(body)
 	}
-	return sanitize(redact(msg, token), maxMessageRunes)
+	return cleanText(msg, token)
 }
 
 // errorFields joins the error fields of a JSON object body: PCM's statusCode and message
@@ -141,12 +169,12 @@ func redact(s, token string) string {
 	return strings.ReplaceAll(s, token, "[REDACTED]")
 }
 
-// sanitize makes s safe for a one-line log: invalid UTF-8 and control characters become
-// spaces, runs of white space collapse, and the result is cut to at most limit runes (the last
+// sanitize makes s safe for a one-line log and a terminal: invalid UTF-8, control characters
+// (ANSI escapes lose their ESC) and format characters (bidirectional overrides) become spaces, runs of white space collapse, and the result is cut to at most limit runes (the last
 // one an ellipsis when something was cut).
 func sanitize(s string, limit int) string {
 	clean := strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || unicode.IsControl(r) {
+		if r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			return ' '
 		}
 		return r

@@ -94,7 +94,8 @@ func TestTokenResponseErrors(t *testing.T) {
 		{
 			name: "502 from a proxy", status: 502, ctype: "text/html",
 			body: func(*tokenServer) string { return "<html>\n<h1>Bad Gateway</h1>\n</html>" },
-			want: []string{"HTTP 502", "<h1>Bad Gateway</h1>"},
+			// No token endpoint body is ever quoted, not even a proxy's page: only its type and size.
+			want: []string{"HTTP 502", "text/html", "35 bytes"},
 		},
 		{
 			name: "token without expires_in", status: 200, ctype: "application/json",
