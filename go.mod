@@ -31,6 +31,7 @@ require (
 	go.uber.org/zap v1.28.0
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/oauth2 v0.38.0
+	gopkg.in/natefinch/lumberjack.v2 v2.2.1
 )
 
 require (
