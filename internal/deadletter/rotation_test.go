@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -155,4 +156,27 @@ func TestReadGzip(t *testing.T) {
 	got, err := Read(path)
 	require.NoError(t, err)
 	assert.Equal(t, reasons(numbered(1, 3)), reasons(got))
+}
+
+// TestReopeningDoesNotAddGoroutines: a collector reload closes and reopens the Writer; the
+// rotation library's goroutine, which Close does not stop, is reused, not added again.
+func TestReopeningDoesNotAddGoroutines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dead.jsonl")
+	before := millGoroutines()
+	for i := 1; i <= 5; i++ {
+		w, err := OpenWithOptions(path, Options{})
+		require.NoError(t, err)
+		require.NoError(t, w.Write(numbered(i, 1)))
+		require.NoError(t, w.Close())
+	}
+	assert.Equal(t, before+1, millGoroutines())
+	got, err := Read(path)
+	require.NoError(t, err)
+	assertSequence(t, 1, 5, got)
+}
+
+func millGoroutines() int {
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	return strings.Count(string(buf[:n]), "lumberjack%2ev2.(*Logger).millRun(")
 }

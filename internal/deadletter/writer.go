@@ -151,13 +151,7 @@ func OpenWithOptions(path string, opts Options) (*Writer, error) {
 		return nil, fmt.Errorf("opening dead-letter file: %w", err)
 	}
 	w.fixRotatedModes()
-	out := &lumberjack.Logger{
-		Filename:   path,
-		MaxSize:    opts.MaxSizeMB,
-		MaxBackups: opts.MaxBackups,
-		MaxAge:     opts.maxAgeDays(),
-		Compress:   opts.Compress,
-	}
+	out := rotator(path, opts)
 	// An empty write opens (or creates, 0600) the file now: a path that cannot be written
 	// fails the start rather than the first dead letter.
 	if _, err := out.Write(nil); err != nil {
@@ -506,6 +500,36 @@ func (w *Writer) fixMode(path string, fi os.FileInfo) {
 	}
 	w.logger.Warn("Dead-letter file was readable by others (it holds client IPs); its mode was tightened",
 		zap.String("path", path), zap.Stringer("previous_mode", perm), zap.Stringer("mode", perm&^0o077))
+}
+
+// rotators keeps one lumberjack.Logger per file and settings for the life of the process.
+// lumberjack v2.2.1 starts a goroutine per Logger that Close does not stop (natefinch/lumberjack
+// issues 56 and 205, open); a Writer reopened at every collector reload reuses the Logger (a
+// closed Logger reopens its file at the next write) rather than leaving one more goroutine.
+var rotators = struct {
+	sync.Mutex
+	byKey map[rotatorKey]*lumberjack.Logger
+}{byKey: map[rotatorKey]*lumberjack.Logger{}}
+
+type rotatorKey struct {
+	path                        string
+	maxSize, maxBackups, maxAge int
+	compress                    bool
+}
+
+func rotator(path string, opts Options) *lumberjack.Logger {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	key := rotatorKey{path: path, maxSize: opts.MaxSizeMB, maxBackups: opts.MaxBackups, maxAge: opts.maxAgeDays(), compress: opts.Compress}
+	rotators.Lock()
+	defer rotators.Unlock()
+	if l, ok := rotators.byKey[key]; ok {
+		return l
+	}
+	l := &lumberjack.Logger{Filename: path, MaxSize: key.maxSize, MaxBackups: key.maxBackups, MaxAge: key.maxAge, Compress: key.compress}
+	rotators.byKey[key] = l
+	return l
 }
 
 // encodeLines encodes each entry as one JSON line.
