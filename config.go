@@ -182,6 +182,15 @@ type AttributesConfig struct {
 type DeadLetterConfig struct {
 	// Path of a JSON Lines file; empty disables the dead letter (the reports are still logged and counted).
 	Path string `mapstructure:"path"`
+	// MaxSizeMB: the file is rotated before it grows past this size. With MaxBackups, it bounds
+	// the disk a flood of dead letters can take: max_size_mb × (max_backups + 1).
+	MaxSizeMB int `mapstructure:"max_size_mb"`
+	// MaxBackups is how many rotated files are kept (the oldest are removed).
+	MaxBackups int `mapstructure:"max_backups"`
+	// MaxAge removes rotated files older than this (whole days); 0 keeps them.
+	MaxAge time.Duration `mapstructure:"max_age"`
+	// Compress gzips the rotated files.
+	Compress bool `mapstructure:"compress"`
 }
 
 // WatchConfig samples delivered private reports and looks them up at PCM after a delay, to
@@ -404,6 +413,7 @@ func (cfg *Config) Validate() error {
 			add("reconciliation_watch.attempts", "must be at least 1, got %d", w.Attempts)
 		}
 	}
+	errs = append(errs, cfg.DeadLetter.validate()...)
 	return errors.Join(errs...)
 }
 

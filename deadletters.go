@@ -2,6 +2,7 @@ package pcmexporter // import "github.com/pcm-otel/pcmexporter"
 
 import (
 	"context"
+	"errors"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.uber.org/zap"
@@ -19,9 +20,34 @@ func (e *pcmExporter) writeDeadLetters(entries []deadletter.Entry) {
 	if e.deadLetter == nil {
 		return
 	}
-	if err := e.deadLetter.Write(entries); err != nil {
-		e.sampled.Error("Could not write the dead-letter file; the reports are only in this log",
-			zap.Error(err), zap.Int("reports", len(entries)), zap.Any("entries", entries))
+	e.onDeadLetterError(e.deadLetter.Write(entries))
+}
+
+// onDeadLetterError counts a failed dead-letter write. The writer keeps what it could not write
+// in a bounded buffer and writes it later; what does not fit there is logged here in full,
+// unsampled — the log is then its only copy — and counted as lost.
+func (e *pcmExporter) onDeadLetterError(err error) {
+	if err == nil {
+		return
+	}
+	var lost int
+	var oe *deadletter.OverflowError
+	if errors.As(err, &oe) {
+		lost = len(oe.Entries)
+		e.logger.Error("Dead-letter entries could not be written nor kept for a later write; this log line is their only copy",
+			zap.Error(err), zap.Int("reports", lost), zap.Any("entries", oe.Entries))
+		e.telemetry.ExporterPcmDeadLetterWriteFailures.Add(context.Background(), int64(lost), e.attrs(attribute.String("outcome", "lost")))
+	}
+	var we *deadletter.WriteError
+	if errors.As(err, &we) {
+		if buffered := we.Failed - lost; buffered > 0 {
+			e.telemetry.ExporterPcmDeadLetterWriteFailures.Add(context.Background(), int64(buffered), e.attrs(attribute.String("outcome", "buffered")))
+		}
+		e.sampled.Warn("Could not write the dead-letter file; the entries are kept in memory and written when it works again",
+			zap.String("path", e.cfg.DeadLetter.Path), zap.Int("buffered", we.Buffered), zap.Error(err))
+	}
+	if oe == nil && we == nil {
+		e.sampled.Error("Dead-letter file error", zap.String("path", e.cfg.DeadLetter.Path), zap.Error(err))
 	}
 }
 

@@ -3,6 +3,7 @@ package pcmexporter
 import (
 	"context"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -269,4 +270,34 @@ func TestFreshTokenURLThatFailsFallsBackToTheTokenURL(t *testing.T) {
 	}
 	assert.Equal(t, int64(1), outcomes["fresh_fallback"], "%v", outcomes)
 	assert.Zero(t, outcomes["failure"], "%v", outcomes)
+}
+
+// TestDeadLetterWriteFailureIsCountedAndLosesNothing: while the dead-letter path cannot be
+// written (here a directory sits where the file was), entries wait in memory, are counted, and
+// reach the file, in order, once it can be written again.
+func TestDeadLetterWriteFailureIsCountedAndLosesNothing(t *testing.T) {
+	pcm := newFakePCM(t)
+	cfg := pcm.config()
+	exp, tt := startExporter(t, cfg)
+	unlisted := func() spanSpec {
+		return clientCall("GET", "https://api.banco-b.example/open-banking/accounts/v1/accounts", 200)
+	}
+	first, second := unlisted(), unlisted()
+	require.NoError(t, os.RemoveAll(cfg.DeadLetter.Path))
+	require.NoError(t, os.Mkdir(cfg.DeadLetter.Path, 0o700))
+	_ = exp.pushTraces(context.Background(), traces(first))
+	metadatatest.AssertEqualExporterPcmDeadLetterWriteFailures(t, tt, []metricdata.DataPoint[int64]{
+		{Attributes: exporterSet(attribute.String("outcome", "buffered")), Value: 1},
+	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+
+	require.NoError(t, os.Remove(cfg.DeadLetter.Path))
+	_ = exp.pushTraces(context.Background(), traces(second))
+	dead, err := deadletter.Read(cfg.DeadLetter.Path)
+	require.NoError(t, err)
+	require.Len(t, dead, 2)
+	assert.Contains(t, string(dead[0].Report), first.interactionID)
+	assert.Contains(t, string(dead[1].Report), second.interactionID)
+	info, err := os.Stat(cfg.DeadLetter.Path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "it holds client IPs")
 }

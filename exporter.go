@@ -125,7 +125,7 @@ func (e *pcmExporter) start(ctx context.Context, host component.Host) error {
 	}
 	e.clients = clients
 	if e.cfg.DeadLetter.Path != "" {
-		if e.deadLetter, err = deadletter.Open(e.cfg.DeadLetter.Path); err != nil {
+		if e.deadLetter, err = deadletter.OpenWithOptions(e.cfg.DeadLetter.Path, e.cfg.DeadLetter.writerOptions(e.logger)); err != nil {
 			return fmt.Errorf("dead_letter.path: %w", err)
 		}
 	}
@@ -173,6 +173,7 @@ func (e *pcmExporter) shutdown(ctx context.Context) error {
 	var err error
 	if e.deadLetter != nil {
 		err = e.deadLetter.Close()
+		e.onDeadLetterError(err)
 	}
 	e.telemetry.Shutdown()
 	return err

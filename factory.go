@@ -40,6 +40,7 @@ func createDefaultConfig() component.Config {
 		PrivateReportPath:  "/report-api/v1/private/report/",
 		OpendataReportPath: "/report-api/v1/opendata/report",
 		MaxBatchSize:       maxItemsPerPOST,
+		DeadLetter:         defaultDeadLetterConfig(),
 		Counterparts: CounterpartsConfig{
 			ServerOrgIDAttribute: "pcm.server_org_id",
 			ClientOrgIDAttribute: "pcm.client_org_id",

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"unicode/utf8"
 )
@@ -32,7 +34,7 @@ type inputValue struct {
 // pretty-printed documents. A value that is not valid JSON is returned as kindInvalid and
 // reading goes on at the next line, so one bad line does not hide the others.
 func readValues(path string) ([]inputValue, error) {
-	data, err := os.ReadFile(path)
+	data, err := readMaybeGzipped(path)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +73,25 @@ func readValues(path string) ([]inputValue, error) {
 		line += bytes.Count(data[pos:pos+consumed], []byte("\n"))
 		pos += consumed
 	}
+}
+
+// readMaybeGzipped reads a file, uncompressing it when it is gzip (a compressed rotated
+// dead-letter file). It takes no lock: a collector appending to the file goes on.
+func readMaybeGzipped(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil || !bytes.HasPrefix(data, []byte{0x1f, 0x8b}) {
+		return data, err
+	}
+	gz, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer gz.Close()
+	data, err = io.ReadAll(gz)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, nil
 }
 
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -29,7 +29,9 @@ PCM's answer is printed per line (reportId, status, message). A line is sent at 
 run: identical reports are sent once, and nothing is retried automatically — a POST that fails
 leaves its reports (and the later ones of the same API) "not delivered".
 
-Lines may also be plain report objects (PCM field names); they have no stage.
+Lines may also be plain report objects (PCM field names); they have no stage. The input may be
+a rotated dead-letter file, gzip-compressed or not. It is read without locking it: a collector
+appending to it goes on, and its new lines are left for a later replay.
 
 Flags:
   -dry-run       judge and print what would be sent; no token, no network access
@@ -37,7 +39,10 @@ Flags:
                  discarded, rejected); the other lines are "not selected"
   -out FILE      write the lines that were not accepted (still invalid, DISCARDED again, not
                  delivered, not selected, unreadable) to FILE, to fix and replay again; lines
-                 PCM or the local check judged get an updated stage and reason
+                 PCM or the local check judged get an updated stage and reason. FILE must be
+                 new (replay never replaces a file, 0600); the dead-letter file, the input's
+                 or dead_letter.path, and their rotated files are refused: the collector
+                 appends to them
   -json          print one JSON document instead of text
 
 Exit status: 0 when every selected line was accepted (with -dry-run: would be sent), 1 when
@@ -129,10 +134,27 @@ func runReplay(ctx context.Context, c *cli, o any, args []string) int {
 		return code
 	}
 	path := args[0]
+	if opts.out != "" {
+		if err := checkOut(opts.out, path, ec.cfg.DeadLetter.Path); err != nil {
+			return c.usageError("-out %s: %v", opts.out, err)
+		}
+	}
 	values, err := readValues(path)
 	if err != nil {
 		c.errorf("%v", err)
 		return exitProblem
+	}
+	var out *os.File
+	if opts.out != "" {
+		// Created before anything is sent: the results of a replay must have somewhere to go.
+		out, err = os.OpenFile(opts.out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			return c.usageError("-out %s: the file exists; replay writes a new file and never replaces one", opts.out)
+		}
+		if err != nil {
+			c.errorf("-out: %v", err)
+			return exitProblem
+		}
 	}
 
 	now := time.Now()
@@ -191,8 +213,8 @@ func runReplay(ctx context.Context, c *cli, o any, args []string) int {
 		summary.add(res)
 	}
 	written := 0
-	if opts.out != "" {
-		if written, err = writeRemaining(opts.out, results, now); err != nil {
+	if out != nil {
+		if written, err = writeRemaining(out, results, now); err != nil {
 			c.errorf("-out: %v", err)
 			return exitProblem
 		}
@@ -310,11 +332,29 @@ func (s *replaySummary) add(res *replayResult) {
 	}
 }
 
-// writeRemaining writes the lines that were not accepted to path (atomically: a temporary file
-// renamed over it, so path may be the input file). Lines that were judged again (still invalid,
-// DISCARDED) become dead-letter entries with the new stage and reason; the others are kept as
-// they were.
-func writeRemaining(path string, results []*replayResult, now time.Time) (int, error) {
+// checkOut refuses an -out file the collector may append to, rotate or remove: the input's
+// dead-letter file or the configured one (dead_letter.path), or one of their rotated files,
+// whatever the path says (relative, through a symbolic link, a hard link).
+func checkOut(out, input, configured string) error {
+	for _, live := range []string{deadletter.LivePath(input), configured} {
+		if live == "" {
+			continue
+		}
+		in, err := deadletter.InRotationSet(live, out)
+		if err != nil {
+			return err
+		}
+		if in {
+			return fmt.Errorf("refused: it is the dead-letter file %s or one of its rotated files, which the collector may be appending to; write to a new file elsewhere", live)
+		}
+	}
+	return nil
+}
+
+// writeRemaining writes the lines that were not accepted to out, a file replay created, and
+// closes it. Lines that were judged again (still invalid, DISCARDED) become dead-letter
+// entries with the new stage and reason; the others are kept as they were.
+func writeRemaining(out *os.File, results []*replayResult, now time.Time) (int, error) {
 	var buf bytes.Buffer
 	n := 0
 	for _, res := range results {
@@ -332,6 +372,7 @@ func writeRemaining(path string, results []*replayResult, now time.Time) (int, e
 			}
 			var err error
 			if line, err = json.Marshal(&e); err != nil {
+				_ = out.Close()
 				return 0, err
 			}
 		case outcomeUnreadable:
@@ -346,23 +387,15 @@ func writeRemaining(path string, results []*replayResult, now time.Time) (int, e
 		buf.WriteByte('\n')
 		n++
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
+	if _, err := out.Write(buf.Bytes()); err != nil {
+		_ = out.Close()
 		return 0, err
 	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		_ = tmp.Close()
+	if err := out.Sync(); err != nil {
+		_ = out.Close()
 		return 0, err
 	}
-	if err := tmp.Chmod(0o640); err != nil {
-		_ = tmp.Close()
-		return 0, err
-	}
-	if err := tmp.Close(); err != nil {
-		return 0, err
-	}
-	return n, os.Rename(tmp.Name(), path)
+	return n, out.Close()
 }
 
 func printReplay(c *cli, ec *exporterConfig, opts *replayOptions, results []*replayResult, s replaySummary, written int) {

@@ -216,7 +216,8 @@ func TestReplayIterate(t *testing.T) {
 	require.Len(t, discarded, 1)
 	assert.Equal(t, discarded[0].ReportID, remaining[1].ReportID, "PCM's reportId of the DISCARDED item")
 
-	// The operator fixes both and replays the remaining file over itself.
+	// The operator fixes both and replays the remaining file; not over itself (refused), into a
+	// new file.
 	fixed := []deadletter.Entry{remaining[0], remaining[1]}
 	fixed[0].Report = json.RawMessage(jsonLine(t, report("CLIENT", fapi3, nil)))
 	fixed[1].Report = json.RawMessage(jsonLine(t, report("CLIENT", fapi4, nil)))
@@ -226,6 +227,10 @@ func TestReplayIterate(t *testing.T) {
 	}
 	e.file("remaining.jsonl", text.String())
 	code, stdout, stderr := runCmd(t, "-config", e.config, "-exporter", "banco_a", "replay", "-json", "-out", out, out)
+	require.Equal(t, exitUsage, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	assert.Contains(t, stderr, "refused: it is the dead-letter file")
+	out2 := filepath.Join(e.dir, "remaining2.jsonl")
+	code, stdout, stderr = runCmd(t, "-config", e.config, "-exporter", "banco_a", "replay", "-json", "-out", out2, out)
 	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
 	var doc struct {
 		Results []replayResult `json:"results"`
@@ -239,7 +244,7 @@ func TestReplayIterate(t *testing.T) {
 	assert.Equal(t, "accepted", doc.Results[0].Outcome)
 	assert.Equal(t, "ACCEPTED", doc.Results[0].Status)
 	assert.Equal(t, "CLIENT", doc.Results[0].Role)
-	remaining, err = deadletter.Read(out)
+	remaining, err = deadletter.Read(out2)
 	require.NoError(t, err)
 	assert.Empty(t, remaining, "nothing left")
 	assert.Len(t, e.sim.Reports(), 6)

@@ -37,10 +37,10 @@ type holdProxy struct {
 	mu        sync.Mutex
 	intercept func(w http.ResponseWriter, r *http.Request) bool // answers instead of PCM when it returns true
 	holding   bool
-	release chan struct{}
-	held    int      // answers being held back now
-	lost    []string // fapiInteractionIds of stored reports whose answer never reached the client
-	lostReq int      // POSTs whose answer was lost
+	release   chan struct{}
+	held      int      // answers being held back now
+	lost      []string // fapiInteractionIds of stored reports whose answer never reached the client
+	lostReq   int      // POSTs whose answer was lost
 }
 
 type ctxKey struct{}
