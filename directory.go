@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -65,23 +66,10 @@ func (e *pcmExporter) startDirectory(ctx context.Context, host component.Host) e
 	if !cfg.enabled() {
 		return nil
 	}
-	client, err := cfg.Client.ToClient(ctx, host.GetExtensions(), e.settings.TelemetrySettings)
+	src, err := e.cfg.NewDirectory(ctx, host, e.settings.TelemetrySettings, cfg.RefreshInterval)
 	if err != nil {
-		return fmt.Errorf("counterparts.directory.client: %w", err)
+		return err
 	}
-	if directoryCredentials(cfg.Client) {
-		// The transport adds these credentials to every request, a redirected one included,
-		// where the Source's redirect policy cannot strip them: follow no redirect at all.
-		client.CheckRedirect = pcmapi.RefuseRedirects
-	}
-	src := directory.NewSource(directory.SourceConfig{
-		File:      cfg.File,
-		URL:       cfg.URL,
-		Client:    client,
-		Refresh:   cfg.RefreshInterval,
-		CacheFile: cfg.CacheFile,
-		Logger:    e.logger, // the source logs each new index and each failed refresh
-	})
 	e.directory = src
 	e.resolver.source.Store(src)
 	if err := src.Start(ctx); err != nil {
@@ -92,4 +80,35 @@ func (e *pcmExporter) startDirectory(ctx context.Context, host component.Host) e
 			zap.Duration("refresh_interval", cfg.RefreshInterval), zap.Error(err))
 	}
 	return nil
+}
+
+// NewDirectory builds (without starting) the Directory source counterparts.directory
+// describes, refreshing every refresh (0: load once); nil when none is configured. The
+// exporter and pcmctl share it so that they resolve counterparts alike.
+func (cfg *Config) NewDirectory(ctx context.Context, host component.Host, set component.TelemetrySettings, refresh time.Duration) (*directory.Source, error) {
+	dc := cfg.Counterparts.Directory
+	if !dc.enabled() {
+		return nil, nil
+	}
+	client, err := dc.Client.ToClient(ctx, host.GetExtensions(), set)
+	if err != nil {
+		return nil, fmt.Errorf("counterparts.directory.client: %w", err)
+	}
+	if directoryCredentials(dc.Client) {
+		// The transport adds these credentials to every request, a redirected one included,
+		// where the Source's redirect policy cannot strip them: follow no redirect at all.
+		client.CheckRedirect = pcmapi.RefuseRedirects
+	}
+	logger := set.Logger
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	return directory.NewSource(directory.SourceConfig{
+		File:      dc.File,
+		URL:       dc.URL,
+		Client:    client,
+		Refresh:   refresh,
+		CacheFile: dc.CacheFile,
+		Logger:    logger, // the source logs each new index and each failed refresh
+	}), nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/pcm-otel/pcmexporter/internal/directory"
 	"github.com/pcm-otel/pcmexporter/mapping"
 
 	"context"
@@ -175,4 +176,28 @@ func (c *cli) loadMapping(ctx context.Context) (*exporterConfig, *mapping.Mapper
 		return nil, nil, mapping.Validator{}, exitProblem
 	}
 	return ec, mapper, validator, 0
+}
+
+// loadDirectory loads the participants of counterparts.directory once, as the exporter does at
+// start; nil when none is configured. offline reads only the file or the cache file.
+func loadDirectory(ctx context.Context, ec *exporterConfig, offline bool) (*directory.Source, error) {
+	cfg := ec.cfg
+	if offline {
+		copied := *cfg
+		dc := &copied.Counterparts.Directory
+		if dc.File == "" {
+			dc.File = dc.CacheFile
+		}
+		dc.URL, dc.CacheFile = "", ""
+		cfg = &copied
+	}
+	src, err := cfg.NewDirectory(ctx, nopHost{}, component.TelemetrySettings{Logger: zap.NewNop()}, 0)
+	if err != nil || src == nil {
+		return nil, err
+	}
+	if err := src.Start(ctx); err != nil {
+		_ = src.Shutdown(ctx)
+		return nil, fmt.Errorf("counterparts.directory: %w (reports missing their counterpart stay invalid)", err)
+	}
+	return src, nil
 }

@@ -46,8 +46,14 @@ func (j *judged) message() string { return strings.Join(j.problems, "; ") }
 // check: the keys and JSON types (here), the discard rules (mapping.Validator, as the exporter
 // applies them before sending) and the requester check against our org_id. api says which
 // report API the object is meant for.
-func judge(raw []byte, api mapping.API, validator mapping.Validator, orgID string, now time.Time) judged {
+//
+// counterparts, if not nil, names the server of a private CLIENT report that has none, from the
+// URL it called (endpointUriPrefix + endpoint), as the exporter would have.
+func judge(raw []byte, api mapping.API, validator mapping.Validator, orgID string, now time.Time, counterparts mapping.CounterpartResolver) judged {
 	r, decodeProblems, flagged := decodeReport(raw, api)
+	if counterparts != nil && api == mapping.APIPrivate && r.Role == mapping.RoleClient && r.ServerOrgID == "" && r.EndpointURIPrefix != "" {
+		r.ServerOrgID = counterparts.ServerOrg(r.EndpointURIPrefix + r.Endpoint)
+	}
 	ps := decodeProblems
 	if !flagged[""] { // "" = the object itself was unreadable
 		for _, p := range validator.Validate(&r, now) {

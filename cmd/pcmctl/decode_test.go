@@ -91,7 +91,7 @@ func TestJudgeRoundTrip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			j := judge([]byte(tt.in), tt.api, validator, orgA, now)
+			j := judge([]byte(tt.in), tt.api, validator, orgA, now, nil)
 			if tt.wantMsg != "" {
 				assert.Equal(t, tt.wantMsg, j.message())
 				return

@@ -214,7 +214,7 @@ func TestUsage(t *testing.T) {
 		{"unknown command flag", []string{"replay", "-force", "x.jsonl"}, exitUsage, "", "pcmctl replay: flag provided but not defined: -force"},
 		{"validate without files", []string{"-config", "c.yaml", "validate"}, exitUsage, "", "pcmctl validate: no FILE given"},
 		{"replay without file", []string{"-config", "c.yaml", "replay"}, exitUsage, "", "want exactly one DEADLETTER.jsonl"},
-		{"replay unknown stage", []string{"-config", "c.yaml", "replay", "-stage", "discarded,lost", "x.jsonl"}, exitUsage, "", `-stage "lost": unknown stage (want unlisted_endpoint, invalid, discarded, rejected)`},
+		{"replay unknown stage", []string{"-config", "c.yaml", "replay", "-stage", "discarded,lost", "x.jsonl"}, exitUsage, "", `-stage "lost": unknown stage (want unlisted_endpoint, invalid, discarded, rejected, retry_exhausted, shutdown)`},
 		{"status without id", []string{"-config", "c.yaml", "status"}, exitUsage, "", "want exactly one fapiInteractionId"},
 		{"status with a non-UUID", []string{"-config", "c.yaml", "status", "12345"}, exitUsage, "", `"12345" is not a fapiInteractionId (a UUID)`},
 		{"token with arguments", []string{"-config", "c.yaml", "token", "extra"}, exitUsage, "", "unexpected arguments"},

@@ -29,6 +29,10 @@ PCM's answer is printed per line (reportId, status, message). A line is sent at 
 run: identical reports are sent once, and nothing is retried automatically — a POST that fails
 leaves its reports (and the later ones of the same API) "not delivered".
 
+A CLIENT report without serverOrgId (for example one dead-lettered before the Directory had
+loaded) gets it from counterparts.directory, from the URL it called, as the exporter would;
+with -dry-run only from the Directory's file or cache_file (no network access).
+
 Lines may also be plain report objects (PCM field names); they have no stage. The input may be
 a rotated dead-letter file, gzip-compressed or not. It is read without locking it: a collector
 appending to it goes on, and its new lines are left for a later replay.
@@ -36,7 +40,8 @@ appending to it goes on, and its new lines are left for a later replay.
 Flags:
   -dry-run       judge and print what would be sent; no token, no network access
   -stage LIST    only lines of these stages (comma-separated: unlisted_endpoint, invalid,
-                 discarded, rejected); the other lines are "not selected"
+                 discarded, rejected, retry_exhausted, shutdown); the other lines are "not
+                 selected"
   -out FILE      write the lines that were not accepted (still invalid, DISCARDED again, not
                  delivered, not selected, unreadable) to FILE, to fix and replay again; lines
                  PCM or the local check judged get an updated stage and reason. FILE must be
@@ -69,7 +74,10 @@ var replayCommand = command{
 	run: runReplay,
 }
 
-var knownStages = []deadletter.Stage{deadletter.StageUnlisted, deadletter.StageInvalid, deadletter.StageDiscarded, deadletter.StageRejected}
+var knownStages = []deadletter.Stage{
+	deadletter.StageUnlisted, deadletter.StageInvalid, deadletter.StageDiscarded, deadletter.StageRejected,
+	deadletter.StageRetryExhausted, deadletter.StageShutdown,
+}
 
 // Outcomes of replay, per line.
 const (
@@ -133,6 +141,16 @@ func runReplay(ctx context.Context, c *cli, o any, args []string) int {
 	if code != 0 {
 		return code
 	}
+	var counterparts mapping.CounterpartResolver
+	dir, err := loadDirectory(ctx, ec, opts.dryRun)
+	if err != nil {
+		// Not fatal: the reports it would have completed stay "Missing property" and go to -out.
+		c.errorf("%v", err)
+	}
+	if dir != nil {
+		defer func() { _ = dir.Shutdown(context.Background()) }()
+		counterparts = dir
+	}
 	path := args[0]
 	if opts.out != "" {
 		if err := checkOut(opts.out, path, ec.cfg.DeadLetter.Path); err != nil {
@@ -186,7 +204,7 @@ func runReplay(ctx context.Context, c *cli, o any, args []string) int {
 			continue
 		}
 		res.api = inferAPI(raw, entryAPI, validator.Catalog)
-		j := judge(raw, res.api, validator, ec.cfg.OrgID, now)
+		j := judge(raw, res.api, validator, ec.cfg.OrgID, now, counterparts)
 		r := &j.report
 		res.API, res.Role, res.Method, res.Endpoint, res.StatusCode = res.api.String(), r.Role.String(), r.HTTPMethod, r.Endpoint, r.StatusCode
 		if !j.ok() {
@@ -288,9 +306,13 @@ func sendReplay(ctx context.Context, ec *exporterConfig, results []*replayResult
 			for i, a := range answers {
 				res := pending[start+i]
 				res.ReportID, res.Status, res.Message = a.ReportID, a.Status, a.Message
-				res.Outcome = outcomeAccepted
-				if a.Discarded() {
+				switch {
+				case a.Accepted():
+					res.Outcome = outcomeAccepted
+				case a.Discarded():
 					res.Outcome = outcomeDiscarded
+				default: // only PCM's documented word counts (docs/pcm-rules.md §15.1)
+					res.Outcome, res.Message = outcomeNotDelivered, "PCM's answer gave this report no documented status"
 				}
 			}
 			if err != nil {

@@ -223,7 +223,7 @@ func (v *validation) reportValue(val inputValue) {
 		entryAPI, stage = entry.API, string(entry.Stage)
 	}
 	api := inferAPI(raw, entryAPI, v.validator.Catalog)
-	j := judge(raw, api, v.validator, v.orgID, v.now)
+	j := judge(raw, api, v.validator, v.orgID, v.now, nil)
 	res := validateResult{
 		File: val.file, Line: val.line, Kind: "report", Stage: stage,
 		API: api.String(), Role: j.report.Role.String(), Method: j.report.HTTPMethod,
