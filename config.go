@@ -38,7 +38,7 @@ const (
 	EnvironmentProduction Environment = "production"
 )
 
-// environmentDefaults are the published PCM hosts (PCM-REFERENCE §2). Piloto expired in 2023.
+// environmentDefaults are the published PCM hosts (docs/pcm-rules.md §2). Piloto expired in 2023.
 var environmentDefaults = map[Environment]struct{ api, token string }{
 	EnvironmentSandbox: {
 		api:   "https://api.pcm.sandbox.openfinancebrasil.org.br",
@@ -60,7 +60,8 @@ func (e *Environment) UnmarshalText(text []byte) error {
 	return nil
 }
 
-// Config is the pcm exporter configuration (DESIGN §3; the YAML keys are a public contract).
+// Config is the pcm exporter configuration (README "Configuration reference"; the YAML keys are
+// a public contract).
 type Config struct {
 	// ClientConfig is the HTTP client for the PCM API: endpoint, tls (server trust), timeout,
 	// headers, proxy_url, ... Its endpoint defaults to the environment's API base URL.
