@@ -69,6 +69,7 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
 
 ## generate: regenerate internal/metadata from metadata.yaml with mdatagen v0.159.0
 generate: $(MDATAGEN)
