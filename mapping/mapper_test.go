@@ -700,9 +700,10 @@ func TestMapOpendata(t *testing.T) {
 			result: report, want: wantOpendata("/open-banking/channels/v2/branches", "203.0.113.7"),
 		},
 		{
-			name: "additional info passes through, tokenId never (Decision 17)", kind: ptrace.SpanKindServer,
-			attrs:  odAttrs(map[string]any{"pcm.additional_info.tokenId": "c9ng8aKzxNXm", "pcm.additional_info.channel": "web"}),
-			result: report, want: wantOpendata(odTmpl, "203.0.113.7"), info: map[string]any{"channel": "web"},
+			name: "only clientIp (Decision 17): other keys are dropped and reported", kind: ptrace.SpanKindServer,
+			attrs:  odAttrs(map[string]any{"pcm.additional_info.channel": "web"}),
+			result: Result{Outcome: OutcomeReport, Fixes: Fixes(FixAdditionalInfoDropped), DroppedInfoKey: "channel"},
+			want:   wantOpendata(odTmpl, "203.0.113.7"),
 		},
 		{
 			name: "clientIp attribute overrides client.address", kind: ptrace.SpanKindServer,
@@ -720,7 +721,7 @@ func TestMapAdditionalInfo(t *testing.T) {
 	url := bankURL + accPath
 	runMapCases(t, []mapCase{
 		{
-			name: "values keep their type; resource is a fallback; span wins", kind: ptrace.SpanKindClient,
+			name: "values converted to their declared type; resource is a fallback; span wins", kind: ptrace.SpanKindClient,
 			res: map[string]any{"pcm.additional_info.tokenId": "c9ng8aKzxNXm", "pcm.additional_info.status": "FROM_RESOURCE", "service.name": "x"},
 			attrs: merge(clientAttrs(url), map[string]any{
 				"pcm.additional_info.consentId":       "urn:bancoa:C1DD33123",
@@ -735,11 +736,17 @@ func TestMapAdditionalInfo(t *testing.T) {
 				"pcm.additional_infoX":                "not the prefix",
 				"http.request.header.x-custom-header": "ignored",
 			}),
-			result: report, want: wantClient(accTmpl, bankURL),
+			// Values are converted to the type PCM declares for their key (docs/pcm-rules.md §6);
+			// bytes cannot be and are dropped, reported by key.
+			result: Result{
+				Outcome: OutcomeReport, Fixes: Fixes(FixAdditionalInfoConverted | FixAdditionalInfoDropped),
+				DroppedInfoKey: "raw",
+			},
+			want: wantClient(accTmpl, bankURL),
 			info: map[string]any{
-				"consentId": "urn:bancoa:C1DD33123", "status": "AUTHORISED", "isFirstPayment": true,
-				"riskSignals": int64(3), "amount": 12.5, "statusSummary": map[string]any{"available": int64(1)},
-				"errorCodes": []any{"NAO_INFORMADO"}, "raw": []byte{1, 2, 3}, "tokenId": "c9ng8aKzxNXm",
+				"consentId": "urn:bancoa:C1DD33123", "status": "AUTHORISED", "isFirstPayment": "TRUE",
+				"riskSignals": "3", "amount": "12.5", "statusSummary": map[string]any{"available": int64(1)},
+				"errorCodes": "NAO_INFORMADO", "tokenId": "c9ng8aKzxNXm",
 			},
 		},
 		{

@@ -147,7 +147,16 @@ const (
 )
 
 // Result is the outcome of mapping one span. SkipReason is set only for OutcomeSkipped.
+//
+// Fixes and DroppedInfoKey are set only for OutcomeReport and OutcomeUnlisted: the corrections
+// Map made to optional values PCM would otherwise reject (see Fix). The exporter counts each fix
+// (Fix.String is the metric attribute value) and logs DroppedInfoKey, rate-limited. Neither
+// allocates: Fixes is a bit set and DroppedInfoKey references the span's attribute key.
 type Result struct {
 	Outcome    Outcome
 	SkipReason SkipReason
+	Fixes      Fixes
+	// DroppedInfoKey is the first additionalInfo key left out (FixAdditionalInfoDropped), "" if
+	// none. It is the key only, never the value.
+	DroppedInfoKey string
 }
