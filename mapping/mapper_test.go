@@ -587,12 +587,15 @@ func TestMapServer(t *testing.T) {
 		},
 		{
 			name: "Express-style route with a gateway prefix", kind: ptrace.SpanKindServer,
-			attrs: merge(serverAttrs("/whatever"), map[string]any{"http.route": "/api/open-banking/consents/v3/consents/:consentId"}), result: report, want: wantServer(conTmpl),
+			attrs: merge(serverAttrs("/api"+conPath), map[string]any{"http.route": "/api/open-banking/consents/v3/consents/:consentId"}), result: report, want: wantServer(conTmpl),
 		},
 		{
-			name: "route wins over the path", kind: ptrace.SpanKindServer,
-			attrs:  merge(serverAttrs("/open-banking/consents/v3/consents/extends"), map[string]any{"http.route": "/open-banking/consents/v3/consents/{consentId}/extends"}),
-			result: report, want: wantServer("/open-banking/consents/v3/consents/{consentId}/extends"),
+			name: "a fitting route wins over the path", kind: ptrace.SpanKindServer,
+			attrs: merge(serverAttrs("/open-banking/items/v1/items/summary"), map[string]any{"http.route": "/open-banking/items/v1/items/{itemId}"}),
+			cfg: func(c *Config) {
+				c.Catalog = mustCatalog(t, `{"private": ["/open-banking/items/v1/items/{itemId}", "/open-banking/items/v1/items/summary"]}`)
+			},
+			result: report, want: wantServer("/open-banking/items/v1/items/{itemId}"),
 		},
 		{
 			name: "catch-all route falls back to url.path", kind: ptrace.SpanKindServer,
@@ -657,9 +660,15 @@ func TestMapServer(t *testing.T) {
 			want: wantServer("/open-banking/payments/v4/consents/urn:x:1"),
 		},
 		{
-			name: "unlisted route, path without open-banking", kind: ptrace.SpanKindServer,
-			attrs: merge(serverAttrs("/internal/x"), map[string]any{"http.route": "/open-banking/unknown/v1/{id}"}), result: unlisted,
-			want: wantServer("/open-banking/unknown/v1/{id}"),
+			// The route used to be trusted here; a route that is not a template of the path says nothing.
+			name: "a route that does not fit the path is ignored", kind: ptrace.SpanKindServer,
+			attrs:  merge(serverAttrs("/internal/x"), map[string]any{"http.route": "/open-banking/unknown/v1/{id}"}),
+			result: skip(SkipNotOpenFinance),
+		},
+		{
+			name: "unlisted route and path", kind: ptrace.SpanKindServer,
+			attrs: merge(serverAttrs("/open-banking/unknown/v1/u1"), map[string]any{"http.route": "/open-banking/unknown/v1/{id}"}), result: unlisted,
+			want: wantServer("/open-banking/unknown/v1/u1"),
 		},
 		{
 			name: "only url.full on a server span", kind: ptrace.SpanKindServer,
