@@ -350,8 +350,16 @@ func TestMapClient(t *testing.T) {
 		{name: "producer span", kind: ptrace.SpanKindProducer, attrs: clientAttrs(url), result: skip(SkipSpanKind)},
 		{name: "consumer span", kind: ptrace.SpanKindConsumer, attrs: clientAttrs(url), result: skip(SkipSpanKind)},
 		{name: "unspecified kind", kind: ptrace.SpanKindUnspecified, attrs: clientAttrs(url), result: skip(SkipSpanKind)},
-		{name: "no status", kind: ptrace.SpanKindClient, attrs: merge(clientAttrs(url), map[string]any{"http.response.status_code": nil}), result: skip(SkipNoStatus)},
-		{name: "status 0 counts as none", kind: ptrace.SpanKindClient, attrs: merge(clientAttrs(url), map[string]any{"http.response.status_code": 0}), result: skip(SkipNoStatus)},
+		{
+			name: "no status, failed", kind: ptrace.SpanKindClient,
+			attrs:  merge(clientAttrs(url), map[string]any{"http.response.status_code": nil, "error.type": "java.net.ConnectException"}),
+			result: skip(SkipNoStatus),
+		},
+		{
+			name: "status 0 counts as none", kind: ptrace.SpanKindClient,
+			attrs:  merge(clientAttrs(url), map[string]any{"http.response.status_code": 0, "error.type": "java.net.ConnectException"}),
+			result: skip(SkipNoStatus),
+		},
 		{name: "1xx", kind: ptrace.SpanKindClient, attrs: merge(clientAttrs(url), map[string]any{"http.response.status_code": 101}), result: skip(SkipNoStatus)},
 		{
 			name: "connection refused is not a timeout",
@@ -458,7 +466,8 @@ func TestMapClientTimeouts(t *testing.T) {
 			result: report, want: timedOut(func(r *Report) { r.ProcessTimespan = 15000 }),
 		},
 		mapCase{
-			name: "exception event of another name does not count", kind: ptrace.SpanKindClient, attrs: noStatus,
+			name: "exception event of another name does not count", kind: ptrace.SpanKindClient,
+			attrs: merge(noStatus, map[string]any{"error.type": "java.net.ConnectException"}),
 			opts: []spanOpt{func(s ptrace.Span) {
 				ev := s.Events().AppendEmpty()
 				ev.SetName("log")
