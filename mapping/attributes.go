@@ -27,7 +27,7 @@ type AttributeNames struct {
 	CallerID string
 }
 
-// DefaultAttributeNames returns the names of DESIGN.md §4.
+// DefaultAttributeNames returns the default attribute names.
 func DefaultAttributeNames() AttributeNames {
 	return AttributeNames{
 		InteractionID: []string{

@@ -1,6 +1,6 @@
 package mapping
 
-// One named test per "Decision" of PCM-REFERENCE.md §14 that concerns mapping, encoding or local
+// One named test per "Decision" of docs/pcm-rules.md that concerns mapping, encoding or local
 // validation (items 2, 3, 4, 5, 9, 10, 11, 16, 17, 18, 23, 24, 25). Item 9's extension case is
 // TestDecision09_ParseCatalogExtendsWithPaymentsV4 in catalog_test.go.
 

@@ -104,14 +104,20 @@ func skipped(r SkipReason) Result { return Result{Outcome: OutcomeSkipped, SkipR
 // Map fills out from one span (resource attributes are a fallback for pcm.* attributes such as
 // pcm.client_ss_id). It never panics, does no I/O and allocates only what it must: strings are
 // references into the span and the catalog, out.AdditionalInfo's backing array is reused, and
-// the correlationId taken from the trace id is the only allocation of a typical CLIENT span.
+// the correlationId taken from the trace id is the only allocation of a typical CLIENT span
+// (converting an additionalInfo value allocates too, but that is the exception).
 // For OutcomeSkipped the contents of out are unspecified.
+//
+// Optional values PCM would reject are corrected rather than allowed to sink the report, and
+// each correction is listed in Result.Fixes: additionalInfo values converted to their declared
+// type or dropped, a correlationId outside PCM's pattern replaced by the trace id.
 //
 // Checks run in this order, so each skipped span is counted once under the most telling reason:
 // span kind (span_kind), an HTTP method attribute (not_http), the path (not_open_finance: a
 // HEAD /healthz is not Open Finance), the method enum (method: an OPTIONS on an Open Finance path),
 // the template's list (credit_portability, opendata_client), the status (no_status, or 408 for a
-// client timeout) and, for security endpoints, the counterpart (unknown_counterpart).
+// client timeout or cancellation, see endedByTimeout) and, for security endpoints, the
+// counterpart (unknown_counterpart).
 func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) Result {
 	if out == nil {
 		out = new(Report)

@@ -2,7 +2,7 @@ package mapping
 
 import "strings"
 
-// Hand-written equivalents of the regular expressions in PCM's schemas (fields.json). They run
+// Hand-written equivalents of the regular expressions in PCM's schemas (docs/pcm-rules.md §5). They run
 // for every report, so they are table lookups and 64-bit word tests instead of regexp;
 // patterns_test.go checks them against the original expressions.
 

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// The original expressions of fields.json; the hand-written checks must agree with them.
+// The original expressions of PCM's schemas (docs/pcm-rules.md §5); the hand-written checks must agree with them.
 var (
 	reUUID = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	reText = regexp.MustCompile(`^[- /:_.',0-9a-zA-Z]*$`)
