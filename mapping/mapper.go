@@ -190,7 +190,7 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 	if !ok || status < 200 {
 		// Decision 2/18: no (final) response. A client that gave up reports 408 with the time it
 		// waited; anything else without a status cannot be reported.
-		if role != RoleClient || !endedByTimeout(span, &a, ok) {
+		if role != RoleClient || !endedByTimeout(span, &a, a.status.ok || a.statusLegacy.ok) {
 			return skipped(SkipNoStatus)
 		}
 		status = statusTimeout

@@ -51,9 +51,10 @@ var (
 var timeoutTypeNames = [...]string{"InterruptedIOException"}
 
 // endedByTimeout reports whether a CLIENT span without a final response ended because the call
-// timed out or was cancelled. hasStatus is true for an interim (1xx) status: that span still
-// needs an explicit timeout or cancellation error.
-func endedByTimeout(span ptrace.Span, a *spanAttrs, hasStatus bool) bool {
+// timed out or was cancelled. statusPresent is true when a status attribute exists although it
+// is no final status (an interim 1xx, a 0, an unreadable value): such a span still needs an
+// explicit timeout or cancellation error.
+func endedByTimeout(span ptrace.Span, a *spanAttrs, statusPresent bool) bool {
 	if isTimeoutType(a.errorType.str()) || containsAnyFold(span.Status().Message(), timeoutMessageWords[:]) {
 		return true
 	}
@@ -73,7 +74,7 @@ func endedByTimeout(span ptrace.Span, a *spanAttrs, hasStatus bool) bool {
 			return true
 		}
 	}
-	return !hasStatus && !a.errorType.ok && span.Status().Code() != ptrace.StatusCodeError && !sawException
+	return !statusPresent && !a.errorType.ok && span.Status().Code() != ptrace.StatusCodeError && !sawException
 }
 
 func isTimeoutType(s string) bool {

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"fmt"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -134,10 +135,17 @@ func TestMapClientTimeoutsByInstrumentation(t *testing.T) {
 			result: skip(SkipNoStatus),
 		})
 	}
-	// The silent cancellation needs a span with no status code at all.
+	// The silent cancellation needs a span without any status attribute.
+	for _, status := range []any{100, 0, "two hundred", "", 1.5} {
+		cases = append(cases, mapCase{
+			name: fmt.Sprintf("skipped: status %#v without an error", status), kind: ptrace.SpanKindClient,
+			attrs:  merge(clientAttrs(bankURL+accPath), map[string]any{"http.response.status_code": status}),
+			result: skip(SkipNoStatus),
+		})
+	}
 	cases = append(cases, mapCase{
-		name: "skipped: 1xx without an error", kind: ptrace.SpanKindClient,
-		attrs:  merge(clientAttrs(bankURL+accPath), map[string]any{"http.response.status_code": 100}),
+		name: "skipped: legacy status 0 without an error", kind: ptrace.SpanKindClient,
+		attrs:  merge(clientAttrs(bankURL+accPath), map[string]any{"http.response.status_code": nil, "http.status_code": 0}),
 		result: skip(SkipNoStatus),
 	})
 	runMapCases(t, cases)
