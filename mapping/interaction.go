@@ -31,20 +31,28 @@ const (
 func interactionHeaderSide(k string) headerSide {
 	switch len(k) {
 	case len(requestHeaderPrefix) + len(interactionHeader):
-		if strings.EqualFold(k[:len(requestHeaderPrefix)], requestHeaderPrefix) && isInteractionName(k[len(requestHeaderPrefix):]) {
+		if hasPrefixFold(k, requestHeaderPrefix) && isInteractionName(k[len(requestHeaderPrefix):]) {
 			return sideRequest
 		}
 	case len(responseHeaderPrefix) + len(interactionHeader):
-		if strings.EqualFold(k[:len(responseHeaderPrefix)], responseHeaderPrefix) && isInteractionName(k[len(responseHeaderPrefix):]) {
+		if hasPrefixFold(k, responseHeaderPrefix) && isInteractionName(k[len(responseHeaderPrefix):]) {
 			return sideResponse
 		}
 	}
 	return sideNone
 }
 
+// hasPrefixFold: the exact comparison first, it is what semconv-conforming SDKs send.
+func hasPrefixFold(k, prefix string) bool {
+	return k[:len(prefix)] == prefix || strings.EqualFold(k[:len(prefix)], prefix)
+}
+
 // isInteractionName compares s with "x-fapi-interaction-id" ignoring ASCII case and accepting
 // '_' for '-'.
 func isInteractionName(s string) bool {
+	if s == interactionHeader {
+		return true
+	}
 	for i := 0; i < len(interactionHeader); i++ {
 		c, w := s[i], interactionHeader[i]
 		switch {
@@ -59,21 +67,37 @@ func isInteractionName(s string) bool {
 	return true
 }
 
-// idCandidate is what one side's headers offered: the first valid, non-zero UUID, and the first
-// non-empty value at all (kept so that Validate can name an invalid one).
+// idCandidate holds one side's captured headers, the first two spellings seen (a span carries one
+// in practice; two covers an SDK plus a processor adding another). They are only read when
+// needed: a valid request header spares the response header's check.
 type idCandidate struct {
-	valid, first string
+	vals [2]attr
 }
 
 func (c *idCandidate) add(v pcommon.Value) {
-	if c.valid != "" {
-		return
+	for i := range c.vals {
+		if !c.vals[i].ok {
+			c.vals[i] = attr{v: v, ok: true}
+			return
+		}
 	}
-	valid, first := interactionValue(v)
-	c.valid = valid
-	if c.first == "" {
-		c.first = first
+}
+
+// value returns the first valid, non-zero UUID of the side and the first non-empty value.
+func (c *idCandidate) value() (valid, first string) {
+	for i := range c.vals {
+		if !c.vals[i].ok {
+			break
+		}
+		v, f := interactionValue(c.vals[i].v)
+		if v != "" {
+			return v, v
+		}
+		if first == "" {
+			first = f
+		}
 	}
+	return "", first
 }
 
 // interactionValue reads a captured header: a string or a string array (semconv; .NET sends a
@@ -153,10 +177,12 @@ func (m *Mapper) interactionID(named *namedAttrs, attrs pcommon.Map) string {
 		}
 	}
 	for i := range named.headers {
-		if h := &named.headers[i]; h.valid != "" {
-			return h.valid
-		} else if first == "" {
-			first = h.first
+		valid, f := named.headers[i].value()
+		if valid != "" {
+			return valid
+		}
+		if first == "" {
+			first = f
 		}
 	}
 	return first
