@@ -53,9 +53,11 @@ func (r Role) String() string {
 	return "Role(" + strconv.Itoa(int(r)) + ")"
 }
 
-// AdditionalField is one key of additionalInfo; Value keeps its pdata type (string, bool, int,
-// double, map, slice; bytes are encoded as a base64 string). The Value references the span's
-// attribute, it is not a copy: see Report.Clone.
+// AdditionalField is one key of additionalInfo. Map fills Value in the type PCM declares for the
+// key (a string, or a map/slice for statusSummary, companyProfileInfo and paymentList; see
+// Result.Fixes); AppendJSON encodes any pdata type (bytes as a base64 string), so reports read
+// back from JSON keep theirs. A Value taken from the span references the span's attribute, it is
+// not a copy: see Report.Clone.
 type AdditionalField struct {
 	Key   string
 	Value pcommon.Value
