@@ -12,7 +12,11 @@ import (
 // conventions; all of them are configurable. Zero-value fields take the defaults of
 // DefaultAttributeNames.
 type AttributeNames struct {
-	InteractionID        []string // default: http.request.header.x-fapi-interaction-id, http.response.header.x-fapi-interaction-id (first valid wins)
+	// InteractionID lists extra attributes holding the x-fapi-interaction-id, tried first, in
+	// order (first valid wins). The captured request and response headers are always read, in
+	// every spelling instrumentations emit (see interactionHeaderSide), so the default list only
+	// names them for documentation.
+	InteractionID        []string // default: http.request.header.x-fapi-interaction-id, http.response.header.x-fapi-interaction-id
 	ServerOrgID          string   // default pcm.server_org_id
 	ClientOrgID          string   // default pcm.client_org_id
 	ClientSSID           string   // default pcm.client_ss_id
@@ -23,7 +27,7 @@ type AttributeNames struct {
 	CallerID string
 }
 
-// DefaultAttributeNames returns the names of DESIGN.md §4.
+// DefaultAttributeNames returns the default attribute names.
 func DefaultAttributeNames() AttributeNames {
 	return AttributeNames{
 		InteractionID: []string{
@@ -39,17 +43,16 @@ func DefaultAttributeNames() AttributeNames {
 	}
 }
 
-// withDefaults fills empty fields (and drops empty interaction-id names).
+// withDefaults fills empty fields. Its InteractionID keeps only the configured names that the
+// built-in spellings do not already cover (see interactionHeaderSide): those are always read,
+// request before response (Decision 3), so listing them again would only change that order.
 func (n AttributeNames) withDefaults() AttributeNames {
 	d := DefaultAttributeNames()
-	var ids []string
+	d.InteractionID = nil
 	for _, name := range n.InteractionID {
-		if name != "" {
-			ids = append(ids, name)
+		if name != "" && interactionHeaderSide(name) == sideNone {
+			d.InteractionID = append(d.InteractionID, name)
 		}
-	}
-	if len(ids) > 0 {
-		d.InteractionID = ids
 	}
 	for _, f := range []struct {
 		dst *string
@@ -94,7 +97,6 @@ const (
 	eventNameException  = "exception"
 	methodOther         = "_OTHER"
 	additionalClientIP  = "clientIp"
-	additionalTokenID   = "tokenId"
 	additionalConsentID = "consentId"
 )
 
@@ -209,32 +211,6 @@ func (a attr) intValue() (int64, bool) {
 	return 0, false
 }
 
-// headerValue reads a captured header: a string or a string array (semconv), taking the first
-// non-empty element and, when a library joined repeated values with commas, its first part.
-func headerValue(v pcommon.Value) string {
-	switch v.Type() {
-	case pcommon.ValueTypeStr:
-		return firstHeaderPart(v.Str())
-	case pcommon.ValueTypeSlice:
-		s := v.Slice()
-		for i := 0; i < s.Len(); i++ {
-			if e := s.At(i); e.Type() == pcommon.ValueTypeStr {
-				if p := firstHeaderPart(e.Str()); p != "" {
-					return p
-				}
-			}
-		}
-	}
-	return ""
-}
-
-func firstHeaderPart(s string) string {
-	if i := strings.IndexByte(s, ','); i >= 0 {
-		s = s[:i]
-	}
-	return strings.TrimSpace(s)
-}
-
 // plainValue reads a configured pcm.* attribute: a string as is, the first non-empty string of
 // an array (e.g. a captured header), or the text of a scalar; maps and bytes count as absent.
 func plainValue(v pcommon.Value) string {
@@ -263,11 +239,15 @@ type namedAttrs struct {
 	ids                              [maxScannedIDs]attr
 	serverOrg, clientOrg, ssID, corr attr
 	callerID                         attr
+	headers                          [2]idCandidate // built-in spellings: request, response
 }
 
 // scanNamed records k if it is one of the configured attribute names. Callers first test
 // nameLens, which rejects most keys by their length alone.
 func (m *Mapper) scanNamed(k string, v pcommon.Value, n *namedAttrs) {
+	if side := interactionHeaderSide(k); side != sideNone {
+		n.headers[side-1].add(v)
+	}
 	for i, name := range m.names.InteractionID {
 		if i == maxScannedIDs {
 			break
@@ -306,37 +286,4 @@ func pickPlain(span, resource attr) string {
 		return plainValue(resource.v)
 	}
 	return ""
-}
-
-// interactionID returns the first configured header whose value is a valid, non-zero UUID. When
-// none is valid it keeps the first value present so that Validate names the problem; it never
-// invents one. The all-zero UUID is a "no id" placeholder of some gateways and counts as absent.
-func (m *Mapper) interactionID(named *namedAttrs, attrs pcommon.Map) string {
-	first := ""
-	for i, name := range m.names.InteractionID {
-		var v pcommon.Value
-		if i < maxScannedIDs {
-			if !named.ids[i].ok {
-				continue
-			}
-			v = named.ids[i].v
-		} else {
-			var ok bool
-			if v, ok = attrs.Get(name); !ok {
-				continue
-			}
-		}
-		s := headerValue(v)
-		valid, zero := uuidKind(s)
-		if s == "" || zero {
-			continue
-		}
-		if valid {
-			return s
-		}
-		if first == "" {
-			first = s
-		}
-	}
-	return first
 }

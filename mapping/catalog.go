@@ -210,15 +210,16 @@ func (c *Catalog) Lookup(path string) (template string, class EndpointClass, ok 
 	if i := strings.Index(p, obSegment); i > 0 {
 		p = p[i:]
 	}
-	return c.lookupClean(p)
+	return c.lookupClean(p, 0)
 }
 
-// lookupClean matches a path already passed through cleanPath.
-func (c *Catalog) lookupClean(p string) (string, EndpointClass, bool) {
+// lookupClean matches a path already passed through cleanPath; bit i of paramMask forces its
+// segment i to match a parameter (see trieNode.match).
+func (c *Catalog) lookupClean(p string, paramMask uint64) (string, EndpointClass, bool) {
 	if c == nil || p == "" || p[0] != '/' {
 		return "", 0, false
 	}
-	n := c.root.match(p)
+	n := c.root.match(p, paramMask)
 	if n == nil {
 		return "", 0, false
 	}

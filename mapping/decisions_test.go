@@ -1,6 +1,6 @@
 package mapping
 
-// One named test per "Decision" of PCM-REFERENCE.md §14 that concerns mapping, encoding or local
+// One named test per "Decision" of docs/pcm-rules.md that concerns mapping, encoding or local
 // validation (items 2, 3, 4, 5, 9, 10, 11, 16, 17, 18, 23, 24, 25). Item 9's extension case is
 // TestDecision09_ParseCatalogExtendsWithPaymentsV4 in catalog_test.go.
 
@@ -191,12 +191,13 @@ func TestDecision16_EndpointURIPrefix(t *testing.T) {
 }
 
 // Decision 17: opendata additionalInfo is {"clientIp": …} when known, else {}; never tokenId or
-// private-report fields; the 5-method enum is accepted.
+// private-report fields; the 5-method enum is accepted. A dropped key is reported as a fix.
 func TestDecision17_OpendataAdditionalInfo(t *testing.T) {
 	m := newTestMapper(t)
 	attrs := merge(serverAttrs(odTmpl), map[string]any{"pcm.additional_info.tokenId": "c9ng8aKzxNXm"})
+	dropped := Result{Outcome: OutcomeReport, Fixes: Fixes(FixAdditionalInfoDropped), DroppedInfoKey: "tokenId"}
 	r, result := mapOne(t, m, ptrace.SpanKindServer, attrs)
-	require.Equal(t, report, result)
+	require.Equal(t, dropped, result)
 	obj := encoded(t, &r)
 	assert.Equal(t, map[string]any{"clientIp": "203.0.113.7"}, obj["additionalInfo"])
 	assert.Len(t, obj, 6)
@@ -205,7 +206,7 @@ func TestDecision17_OpendataAdditionalInfo(t *testing.T) {
 	}
 	for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 		r, result = mapOne(t, m, ptrace.SpanKindServer, merge(attrs, map[string]any{"http.request.method": method}))
-		require.Equal(t, report, result, method)
+		require.Equal(t, dropped, result, method)
 		assert.Nil(t, Validator{}.Validate(&r, testNow), method)
 	}
 }

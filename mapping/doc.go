@@ -12,9 +12,14 @@
 //   - encode.go: AppendJSON, a hand-written encoder producing exactly PCM's field names.
 //   - catalog.go, matcher.go: the accepted-endpoint catalog and its allocation-free template trie.
 //   - security.go: authorization-server path rules (.../token, .../register) → security templates.
-//   - attributes.go, urlparts.go, status.go: reading HTTP semantic conventions (stable and legacy)
-//     and the configured pcm.* attributes.
-//   - resolve.go, hosts.go: span path → template and endpointUriPrefix; host → counterpart org.
+//   - attributes.go, urlparts.go: reading HTTP semantic conventions (stable and legacy) and the
+//     configured pcm.* attributes.
+//   - interaction.go: the captured x-fapi-interaction-id in every spelling instrumentations emit.
+//   - status.go: the status code, and client timeouts and cancellations (408).
+//   - route.go, resolve.go, hosts.go: span path (and http.route when it is a real template of
+//     it) → template and endpointUriPrefix; host → counterpart org.
+//   - additional_info.go, fixes.go: additionalInfo in the types PCM declares, and the Fixes
+//     Map reports when it corrects an optional value instead of letting it sink the report.
 //   - mapper.go: Config, NewMapper and Map, the span → report contract (docs/pcm-rules.md §8).
 //   - validate.go, patterns.go: PCM's discard rules applied locally, in PCM's message vocabulary.
 //

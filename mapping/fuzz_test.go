@@ -53,6 +53,21 @@ func setFuzzValue(m pcommon.Map, key string, typ uint8, s string, n int64) {
 	}
 }
 
+// fuzzHeaderNames are the interaction-id attribute spellings FuzzMap picks from: the built-in
+// ones (dashes, underscores, any case, either side) and lookalikes that must not count.
+var fuzzHeaderNames = [...]string{
+	"http.request.header.x-fapi-interaction-id", "http.request.header.x_fapi_interaction_id",
+	"http.request.header.X-Fapi-Interaction-Id", "HTTP.REQUEST.HEADER.X_FAPI_INTERACTION_ID",
+	"http.response.header.x-fapi-interaction-id", "http.response.header.x_fapi_interaction_id",
+	"http.response.header.X-FAPI-INTERACTION-ID", "http.request.header.x.fapi.interaction.id",
+}
+
+// fuzzInfoKeys are additionalInfo keys with every declared type (docs/pcm-rules.md §6).
+var fuzzInfoKeys = [...]string{
+	"consentId", "webhookEnable", "journeyIsLinked", "errorCodes", "statusSummary", "paymentList",
+	"clientIp", "tokenId", "status",
+}
+
 func FuzzMap(f *testing.F) {
 	type seed struct {
 		kind                     uint8
@@ -62,35 +77,54 @@ func FuzzMap(f *testing.F) {
 		status                   int64
 		header                   string
 		headerTyp                uint8
+		spelling                 uint8 // index into fuzzHeaderNames for a second header attribute
 		attrKey                  string
 		attrTyp                  uint8
 		attrVal                  string
+		infoKey                  uint8 // index into fuzzInfoKeys for a typed additionalInfo value
 		errType                  string
+		errMode                  uint8 // bit set: error.type, status message, exception.type, exception.message
 		start                    uint64
 		dur                      int64
 	}
 	now := uint64(time.Now().UnixNano())
 	seeds := []seed{
-		{2, false, "GET", "https://api.banco-b.example/opbk" + accPath + "?page=1", "", "", 1, 200, fapiID, 5, "pcm.additional_info.consentId", 0, "urn:bancoa:1", "", now, 150e6},
-		{1, false, "GET", "", conTmpl, conPath, 1, 200, fapiID, 0, "pcm.client_org_id", 0, callerOrg, "", now, 1},
-		{1, true, "get", "", "", odTmpl + "?x=1", 0, 200, "", 0, "http.client_ip", 0, "198.51.100.1", "", now, 0},
-		{2, false, "POST", "https://as.bank:8443/as/token.oauth2?grant_type=x", "", "", 7, 0, "", 0, "", 0, "", "java.net.SocketTimeoutException", now, 15e9},
-		{2, true, "PUT", "https://REDACTED:REDACTED@[::1]/register/abc", "", "", 0, 201, "a,b", 5, "pcm.server_org_id", 5, bankC, "404", now, 5},
-		{1, false, "OPTIONS", "", "GET /open-banking/{x...}", "/open-banking/payments/v4//consents", 1, 101, zeroUUID, 5, "pcm.additional_info.", 6, "x", "", 0, -5},
-		{1, false, "_OTHER", "", "{$}", "/oauth/t1/token", 2, 1 << 40, "\xff\xfe", 4, "url.full", 8, "%", "timeout", ^uint64(0), 1 << 62},
-		{3, false, "GET", "https://x/open-banking/accounts/v2/accounts", "", "", 1, 200, "", 0, "", 0, "", "", now, 1},
-		{2, false, "DELETE", "//host/open-banking/consents/v3/consents/c1", "", "", 3, 600, "\u2028\"\\", 0, "pcm.correlation_id", 0, strings.Repeat("é", 300), "", now, 1},
-		{2, false, "GET", "host-only-no-scheme/open-banking/resources/v3/resources", "", "", 1, 500, fapiID, 0, "server.port", 1, "", "", now, 1},
-		{1, true, "PATCH", "", "", "https://proxy.example/open-banking/consents/v3/consents?x", 0, 200, fapiID, 6, "http.target", 0, "*", "", now, 1},
-		{2, false, "GET", strings.Repeat("/open-banking", 5000), "", "", 1, 200, "", 0, "", 0, "", "", now, 1},
+		{2, false, "GET", "https://api.banco-b.example/opbk" + accPath + "?page=1", "", "", 1, 200, fapiID, 5, 1, "pcm.additional_info.consentId", 0, "urn:bancoa:1", 0, "", 0, now, 150e6},
+		{1, false, "GET", "", conTmpl, conPath, 1, 200, fapiID, 0, 3, "pcm.client_org_id", 0, callerOrg, 1, "", 0, now, 1},
+		{1, true, "get", "", "", odTmpl + "?x=1", 0, 200, "", 0, 0, "http.client_ip", 0, "198.51.100.1", 6, "", 0, now, 0},
+		{2, false, "POST", "https://as.bank:8443/as/token.oauth2?grant_type=x", "", "", 7, 0, "", 0, 0, "", 0, "", 2, "java.net.SocketTimeoutException", 15, now, 15e9},
+		{2, true, "PUT", "https://REDACTED:REDACTED@[::1]/register/abc", "", "", 0, 201, "a,b", 5, 5, "pcm.server_org_id", 5, bankC, 3, "404", 1, now, 5},
+		{1, false, "OPTIONS", "", "GET /open-banking/{x...}", "/open-banking/payments/v4//consents", 1, 101, zeroUUID, 5, 7, "pcm.additional_info.", 6, "x", 4, "", 0, 0, -5},
+		{1, false, "_OTHER", "", "{$}", "/oauth/t1/token", 2, 1 << 40, "\xff\xfe", 4, 2, "url.full", 8, "%", 5, "timeout", 2, ^uint64(0), 1 << 62},
+		{3, false, "GET", "https://x/open-banking/accounts/v2/accounts", "", "", 1, 200, "", 0, 0, "", 0, "", 0, "", 0, now, 1},
+		{2, false, "DELETE", "//host/open-banking/consents/v3/consents/c1", "", "", 3, 600, "\u2028\"\\", 0, 4, "pcm.correlation_id", 0, strings.Repeat("é", 300), 8, "", 0, now, 1},
+		{2, false, "GET", "host-only-no-scheme/open-banking/resources/v3/resources", "", "", 1, 500, fapiID, 0, 6, "server.port", 1, "", 2, "", 0, now, 1},
+		{1, true, "PATCH", "", "", "https://proxy.example/open-banking/consents/v3/consents?x", 0, 200, fapiID, 6, 1, "http.target", 0, "*", 3, "", 0, now, 1},
+		{2, false, "GET", strings.Repeat("/open-banking", 5000), "", "", 1, 200, "", 0, 0, "", 0, "", 0, "", 0, now, 1},
+		// Router catch-alls and parameters (route_test.go), on a deeper path.
+		{1, false, "GET", "", "/open-banking/consents/v3/consents/{**slug}", conPath + "/extends", 0, 200, fapiID, 0, 1, "", 0, "", 0, "", 0, now, 1},
+		{1, false, "POST", "", "open-banking/consents/v3/consents/<path:p>", conPath + "/extends", 0, 201, fapiID, 0, 1, "", 0, "", 0, "", 0, now, 1},
+		{1, false, "GET", "", "~ ^/open-banking/.*$", conPath, 0, 200, fapiID, 0, 1, "", 0, "", 0, "", 0, now, 1},
+		{1, false, "GET", "", "/open-banking/consents/v3/consents/{id:[^/]+}", conPath, 0, 200, fapiID, 0, 1, "", 0, "", 0, "", 0, now, 1},
+		{1, false, "GET", "", "GET api.bank:443/open-banking/consents/v3/:id(*)", conPath, 0, 200, fapiID, 0, 1, "", 0, "", 0, "", 0, now, 1},
+		// Timeouts and cancellations as instrumentations record them (status_test.go).
+		{2, false, "GET", bankURL + accPath, "", "", 4, 0, fapiID, 0, 4, "", 0, "", 0, "AbortError", 15, now, 1},
+		{2, false, "GET", bankURL + accPath, "", "", 4, 0, fapiID, 0, 4, "", 0, "", 0, "", 0, now, 1},
+		{2, false, "GET", bankURL + accPath, "", "", 4, 0, fapiID, 0, 4, "", 0, "", 0, "java.io.InterruptedIOException", 1, now, 1},
+		{2, false, "GET", bankURL + accPath, "", "", 4, 0, fapiID, 0, 4, "", 0, "", 0, "This operation was aborted", 10, now, 1},
+		// additionalInfo of every declared type, with wrong types too.
+		{2, false, "GET", bankURL + accPath, "", "", 0, 200, fapiID, 1, 2, "pcm.additional_info.webhookEnable", 3, "true", 1, "", 0, now, 1},
+		{2, false, "GET", bankURL + accPath, "", "", 0, 422, fapiID, 1, 2, "pcm.additional_info.errorCodes", 5, "A, B", 3, "", 0, now, 1},
+		{1, false, "GET", "", "", odTmpl, 0, 200, "", 0, 0, "pcm.additional_info.clientIp", 1, "x", 6, "", 0, now, 1},
 	}
 	for _, s := range seeds {
-		f.Add(s.kind, s.legacy, s.method, s.url, s.route, s.path, s.statusTyp, s.status, s.header, s.headerTyp,
-			s.attrKey, s.attrTyp, s.attrVal, s.errType, s.start, s.dur)
+		f.Add(s.kind, s.legacy, s.method, s.url, s.route, s.path, s.statusTyp, s.status, s.header, s.headerTyp, s.spelling,
+			s.attrKey, s.attrTyp, s.attrVal, s.infoKey, s.errType, s.errMode, s.start, s.dur)
 	}
 	m := fuzzMapper(f)
 	f.Fuzz(func(t *testing.T, kind uint8, legacy bool, method, url, route, path string, statusTyp uint8, status int64,
-		header string, headerTyp uint8, attrKey string, attrTyp uint8, attrVal, errType string, start uint64, dur int64) {
+		header string, headerTyp, spelling uint8, attrKey string, attrTyp uint8, attrVal string, infoKey uint8,
+		errType string, errMode uint8, start uint64, dur int64) {
 		td := ptrace.NewTraces()
 		rs := td.ResourceSpans().AppendEmpty()
 		rs.Resource().Attributes().PutStr("pcm.client_ss_id", attrVal)
@@ -130,14 +164,26 @@ func FuzzMap(f *testing.F) {
 		a.PutStr("server.address", attrVal)
 		setFuzzValue(a, "http.request.header.x-fapi-interaction-id", headerTyp, header, status)
 		setFuzzValue(a, "http.response.header.x-fapi-interaction-id", headerTyp/9, attrVal, status)
+		setFuzzValue(a, fuzzHeaderNames[int(spelling)%len(fuzzHeaderNames)], spelling/8, header, status)
 		setFuzzValue(a, attrKey, attrTyp, attrVal, status)
 		setFuzzValue(a, "pcm.additional_info."+attrKey, attrTyp/9, attrVal, status)
-		if errType != "" {
+		setFuzzValue(a, "pcm.additional_info."+fuzzInfoKeys[int(infoKey)%len(fuzzInfoKeys)], infoKey/9, attrVal, status)
+		if errMode&1 != 0 {
 			a.PutStr("error.type", errType)
+		}
+		if errMode&2 != 0 {
+			span.Status().SetCode(ptrace.StatusCodeError)
 			span.Status().SetMessage(errType)
+		}
+		if errMode&12 != 0 {
 			ev := span.Events().AppendEmpty()
 			ev.SetName("exception")
-			setFuzzValue(ev.Attributes(), "exception.message", attrTyp, errType, status)
+			if errMode&4 != 0 {
+				ev.Attributes().PutStr("exception.type", errType)
+			}
+			if errMode&8 != 0 {
+				setFuzzValue(ev.Attributes(), "exception.message", attrTyp, errType, status)
+			}
 		}
 
 		var r Report
@@ -147,6 +193,9 @@ func FuzzMap(f *testing.F) {
 			if res.SkipReason == "" {
 				t.Fatal("skipped without a reason")
 			}
+			if res.Fixes != 0 || res.DroppedInfoKey != "" {
+				t.Fatalf("fixes on a skipped span: %+v", res)
+			}
 			return
 		case OutcomeReport, OutcomeUnlisted:
 			if res.SkipReason != "" {
@@ -155,17 +204,28 @@ func FuzzMap(f *testing.F) {
 		default:
 			t.Fatalf("outcome %v", res.Outcome)
 		}
+		if (res.DroppedInfoKey != "") != res.Fixes.Has(FixAdditionalInfoDropped) {
+			t.Fatalf("dropped key %q with fixes %b", res.DroppedInfoKey, res.Fixes)
+		}
 		if r.ProcessTimespan < 1 {
 			t.Fatalf("processTimespan %d", r.ProcessTimespan)
 		}
 		if r.StatusCode < 200 {
 			t.Fatalf("statusCode %d", r.StatusCode)
 		}
+		ownStatus := attrKey != "http.response.status_code" && attrKey != "http.status_code"
+		if ownStatus && statusTyp%5 == 0 && status >= 200 && status < 1<<31 && int64(r.StatusCode) != status {
+			t.Fatalf("status %d reported as %d: only a span without a status can become 408", status, r.StatusCode)
+		}
 		if canonicalMethod(r.HTTPMethod) != r.HTTPMethod {
 			t.Fatalf("method %q", r.HTTPMethod)
 		}
 		if res.Outcome == OutcomeReport && !DefaultCatalog().Contains(r.Endpoint, r.API) {
 			t.Fatalf("reported endpoint %q not in the %v list", r.Endpoint, r.API)
+		}
+		checkFuzzInfo(t, &r)
+		if r.API == APIPrivate && hasValidInteractionHeader(a) && !IsUUID(r.FapiInteractionID) {
+			t.Fatalf("a valid interaction id was captured, got %q", r.FapiInteractionID)
 		}
 		out := AppendJSON(nil, &r)
 		if !json.Valid(out) {
@@ -183,7 +243,11 @@ func FuzzMap(f *testing.F) {
 			}
 		}
 		ps := Validator{}.Validate(&r, time.Unix(0, int64(start&(1<<62))))
-		_ = JoinProblems(ps)
+		for _, p := range ps {
+			if p.Field == "correlationId" || p.Field == "additionalInfo.consentId" && p.Type == ProblemFieldTypeMismatch {
+				t.Fatalf("an optional field sinks the report: %s", p)
+			}
+		}
 		if res.Outcome == OutcomeUnlisted && len(ps) == 0 {
 			t.Fatal("an unlisted report passed validation")
 		}
@@ -192,6 +256,49 @@ func FuzzMap(f *testing.F) {
 			t.Fatal("clone encodes differently")
 		}
 	})
+}
+
+// checkFuzzInfo: every additionalInfo value has the type PCM declares for its key, booleans are
+// spelled TRUE/FALSE, errorCodes holds one code, and opendata carries clientIp only.
+func checkFuzzInfo(t *testing.T, r *Report) {
+	t.Helper()
+	if r.API == APIOpendata && len(r.AdditionalInfo) > 0 {
+		t.Fatalf("opendata additionalInfo %v", r.AdditionalInfo)
+	}
+	for _, f := range r.AdditionalInfo {
+		want := pcommon.ValueTypeStr
+		switch infoTypeOf(f.Key) {
+		case infoObject:
+			want = pcommon.ValueTypeMap
+		case infoArray:
+			want = pcommon.ValueTypeSlice
+		}
+		if f.Value == (pcommon.Value{}) || f.Value.Type() != want {
+			t.Fatalf("additionalInfo.%s is not a %v", f.Key, want)
+		}
+		switch s := f.Value.Str(); infoTypeOf(f.Key) {
+		case infoBoolean:
+			if b := strings.TrimSpace(s); (strings.EqualFold(b, "true") || strings.EqualFold(b, "false")) && s != "TRUE" && s != "FALSE" {
+				t.Fatalf("additionalInfo.%s = %q", f.Key, s)
+			}
+		case infoErrorCodes:
+			if strings.Contains(s, ",") {
+				t.Fatalf("errorCodes %q is more than one code", s)
+			}
+		}
+	}
+}
+
+// hasValidInteractionHeader reports whether a built-in interaction-id header holds a valid id.
+func hasValidInteractionHeader(attrs pcommon.Map) bool {
+	for k, v := range attrs.All() {
+		if interactionHeaderSide(k) != sideNone {
+			if valid, _ := interactionValue(v); valid != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // bruteLookup is the specification of Catalog.Lookup: among the templates matching segment by

@@ -70,6 +70,8 @@ func NewMapper(cfg Config) (*Mapper, error) {
 		m.names.InteractionID...) {
 		m.nameLens |= 1 << (len(name) & 63)
 	}
+	// The built-in interaction-id header spellings (interactionHeaderSide) are always scanned.
+	m.nameLens |= 1<<(len(requestHeaderPrefix)+len(interactionHeader)) | 1<<(len(responseHeaderPrefix)+len(interactionHeader))
 	var errs []error
 	rules, err := compileSecurityRules(cfg.SecurityRules, m.catalog)
 	if err != nil {
@@ -102,14 +104,20 @@ func skipped(r SkipReason) Result { return Result{Outcome: OutcomeSkipped, SkipR
 // Map fills out from one span (resource attributes are a fallback for pcm.* attributes such as
 // pcm.client_ss_id). It never panics, does no I/O and allocates only what it must: strings are
 // references into the span and the catalog, out.AdditionalInfo's backing array is reused, and
-// the correlationId taken from the trace id is the only allocation of a typical CLIENT span.
+// the correlationId taken from the trace id is the only allocation of a typical CLIENT span
+// (converting an additionalInfo value allocates too, but that is the exception).
 // For OutcomeSkipped the contents of out are unspecified.
+//
+// Optional values PCM would reject are corrected rather than allowed to sink the report, and
+// each correction is listed in Result.Fixes: additionalInfo values converted to their declared
+// type or dropped, a correlationId outside PCM's pattern replaced by the trace id.
 //
 // Checks run in this order, so each skipped span is counted once under the most telling reason:
 // span kind (span_kind), an HTTP method attribute (not_http), the path (not_open_finance: a
 // HEAD /healthz is not Open Finance), the method enum (method: an OPTIONS on an Open Finance path),
 // the template's list (credit_portability, opendata_client), the status (no_status, or 408 for a
-// client timeout) and, for security endpoints, the counterpart (unknown_counterpart).
+// client timeout or cancellation, see endedByTimeout) and, for security endpoints, the
+// counterpart (unknown_counterpart).
 func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) Result {
 	if out == nil {
 		out = new(Report)
@@ -182,7 +190,7 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 	if !ok || status < 200 {
 		// Decision 2/18: no (final) response. A client that gave up reports 408 with the time it
 		// waited; anything else without a status cannot be reported.
-		if role != RoleClient || !endedByTimeout(span, &a) {
+		if role != RoleClient || !endedByTimeout(span, &a, a.status.ok || a.statusLegacy.ok) {
 			return skipped(SkipNoStatus)
 		}
 		status = statusTimeout
@@ -213,12 +221,14 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 	if res.kind == resMatched && res.class == ClassOpendata {
 		out.API = APIOpendata
 		out.ClientIP = firstStr(a.clientAddr, a.clientIPLgcy)
-		m.finishOpendataInfo(out)
-		return Result{Outcome: OutcomeReport}
+		result := Result{Outcome: OutcomeReport}
+		keepOnlyClientIP(out, &result)
+		return result
 	}
 
 	out.API = APIPrivate
 	out.Role = role
+	var fixes Fixes
 	out.FapiInteractionID = m.interactionID(&named, spanAttrMap)
 	security := res.kind == resMatched && res.class == ClassSecurity
 	if role == RoleClient {
@@ -239,6 +249,11 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 		}
 		out.EndpointURIPrefix = endpointURIPrefix(&res, &u, haveURL, &a, security)
 		out.CorrelationID = pickPlain(named.corr, fromResource.corr)
+		if out.CorrelationID != "" && !validCorrelationID(out.CorrelationID) {
+			// An optional field must not sink the report: the trace id is the default anyway.
+			out.CorrelationID = ""
+			fixes.add(FixCorrelationIDReplaced)
+		}
 		if out.CorrelationID == "" {
 			out.CorrelationID = traceHex(span.TraceID())
 		}
@@ -254,10 +269,18 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 			return skipped(SkipUnknownCounterpart)
 		}
 	}
+	result := Result{Outcome: OutcomeReport, Fixes: fixes}
 	if res.kind == resUnlisted {
-		return Result{Outcome: OutcomeUnlisted}
+		result.Outcome = OutcomeUnlisted
 	}
-	return Result{Outcome: OutcomeReport}
+	out.AdditionalInfo = normalizeInfo(out.AdditionalInfo, &result)
+	return result
+}
+
+// validCorrelationID checks PCM's correlationId pattern ^[- /:_.',0-9a-zA-Z]{0,100}$
+// (docs/pcm-rules.md §5.4).
+func validCorrelationID(s string) bool {
+	return len(s) <= maxCorrelationID && isPCMText(s)
 }
 
 // canonicalMethod returns PCM's spelling of an accepted method, "" for any other (HEAD, OPTIONS,
@@ -306,23 +329,4 @@ func appendInfo(info []AdditionalField, key string, v pcommon.Value) []Additiona
 		}
 	}
 	return append(info, AdditionalField{Key: key, Value: v})
-}
-
-// finishOpendataInfo applies Decision 17: opendata additionalInfo is {"clientIp": …} plus the
-// configured keys, never tokenId (removed from open data in release 2026B). A string clientIp
-// attribute overrides client.address (e.g. the real caller behind a load balancer).
-func (m *Mapper) finishOpendataInfo(out *Report) {
-	info := out.AdditionalInfo[:0]
-	for _, f := range out.AdditionalInfo {
-		switch {
-		case f.Key == additionalTokenID:
-			continue
-		case f.Key == additionalClientIP && f.Value.Type() == pcommon.ValueTypeStr:
-			out.ClientIP = f.Value.Str()
-			continue
-		}
-		info = append(info, f)
-	}
-	clear(out.AdditionalInfo[len(info):])
-	out.AdditionalInfo = info
 }

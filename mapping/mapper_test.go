@@ -350,7 +350,11 @@ func TestMapClient(t *testing.T) {
 		{name: "producer span", kind: ptrace.SpanKindProducer, attrs: clientAttrs(url), result: skip(SkipSpanKind)},
 		{name: "consumer span", kind: ptrace.SpanKindConsumer, attrs: clientAttrs(url), result: skip(SkipSpanKind)},
 		{name: "unspecified kind", kind: ptrace.SpanKindUnspecified, attrs: clientAttrs(url), result: skip(SkipSpanKind)},
-		{name: "no status", kind: ptrace.SpanKindClient, attrs: merge(clientAttrs(url), map[string]any{"http.response.status_code": nil}), result: skip(SkipNoStatus)},
+		{
+			name: "no status, failed", kind: ptrace.SpanKindClient,
+			attrs:  merge(clientAttrs(url), map[string]any{"http.response.status_code": nil, "error.type": "java.net.ConnectException"}),
+			result: skip(SkipNoStatus),
+		},
 		{name: "status 0 counts as none", kind: ptrace.SpanKindClient, attrs: merge(clientAttrs(url), map[string]any{"http.response.status_code": 0}), result: skip(SkipNoStatus)},
 		{name: "1xx", kind: ptrace.SpanKindClient, attrs: merge(clientAttrs(url), map[string]any{"http.response.status_code": 101}), result: skip(SkipNoStatus)},
 		{
@@ -458,7 +462,8 @@ func TestMapClientTimeouts(t *testing.T) {
 			result: report, want: timedOut(func(r *Report) { r.ProcessTimespan = 15000 }),
 		},
 		mapCase{
-			name: "exception event of another name does not count", kind: ptrace.SpanKindClient, attrs: noStatus,
+			name: "exception event of another name does not count", kind: ptrace.SpanKindClient,
+			attrs: merge(noStatus, map[string]any{"error.type": "java.net.ConnectException"}),
 			opts: []spanOpt{func(s ptrace.Span) {
 				ev := s.Events().AppendEmpty()
 				ev.SetName("log")
@@ -587,12 +592,15 @@ func TestMapServer(t *testing.T) {
 		},
 		{
 			name: "Express-style route with a gateway prefix", kind: ptrace.SpanKindServer,
-			attrs: merge(serverAttrs("/whatever"), map[string]any{"http.route": "/api/open-banking/consents/v3/consents/:consentId"}), result: report, want: wantServer(conTmpl),
+			attrs: merge(serverAttrs("/api"+conPath), map[string]any{"http.route": "/api/open-banking/consents/v3/consents/:consentId"}), result: report, want: wantServer(conTmpl),
 		},
 		{
-			name: "route wins over the path", kind: ptrace.SpanKindServer,
-			attrs:  merge(serverAttrs("/open-banking/consents/v3/consents/extends"), map[string]any{"http.route": "/open-banking/consents/v3/consents/{consentId}/extends"}),
-			result: report, want: wantServer("/open-banking/consents/v3/consents/{consentId}/extends"),
+			name: "a fitting route wins over the path", kind: ptrace.SpanKindServer,
+			attrs: merge(serverAttrs("/open-banking/items/v1/items/summary"), map[string]any{"http.route": "/open-banking/items/v1/items/{itemId}"}),
+			cfg: func(c *Config) {
+				c.Catalog = mustCatalog(t, `{"private": ["/open-banking/items/v1/items/{itemId}", "/open-banking/items/v1/items/summary"]}`)
+			},
+			result: report, want: wantServer("/open-banking/items/v1/items/{itemId}"),
 		},
 		{
 			name: "catch-all route falls back to url.path", kind: ptrace.SpanKindServer,
@@ -657,9 +665,15 @@ func TestMapServer(t *testing.T) {
 			want: wantServer("/open-banking/payments/v4/consents/urn:x:1"),
 		},
 		{
-			name: "unlisted route, path without open-banking", kind: ptrace.SpanKindServer,
-			attrs: merge(serverAttrs("/internal/x"), map[string]any{"http.route": "/open-banking/unknown/v1/{id}"}), result: unlisted,
-			want: wantServer("/open-banking/unknown/v1/{id}"),
+			// The route used to be trusted here; a route that is not a template of the path says nothing.
+			name: "a route that does not fit the path is ignored", kind: ptrace.SpanKindServer,
+			attrs:  merge(serverAttrs("/internal/x"), map[string]any{"http.route": "/open-banking/unknown/v1/{id}"}),
+			result: skip(SkipNotOpenFinance),
+		},
+		{
+			name: "unlisted route and path", kind: ptrace.SpanKindServer,
+			attrs: merge(serverAttrs("/open-banking/unknown/v1/u1"), map[string]any{"http.route": "/open-banking/unknown/v1/{id}"}), result: unlisted,
+			want: wantServer("/open-banking/unknown/v1/u1"),
 		},
 		{
 			name: "only url.full on a server span", kind: ptrace.SpanKindServer,
@@ -700,9 +714,10 @@ func TestMapOpendata(t *testing.T) {
 			result: report, want: wantOpendata("/open-banking/channels/v2/branches", "203.0.113.7"),
 		},
 		{
-			name: "additional info passes through, tokenId never (Decision 17)", kind: ptrace.SpanKindServer,
-			attrs:  odAttrs(map[string]any{"pcm.additional_info.tokenId": "c9ng8aKzxNXm", "pcm.additional_info.channel": "web"}),
-			result: report, want: wantOpendata(odTmpl, "203.0.113.7"), info: map[string]any{"channel": "web"},
+			name: "only clientIp (Decision 17): other keys are dropped and reported", kind: ptrace.SpanKindServer,
+			attrs:  odAttrs(map[string]any{"pcm.additional_info.channel": "web"}),
+			result: Result{Outcome: OutcomeReport, Fixes: Fixes(FixAdditionalInfoDropped), DroppedInfoKey: "channel"},
+			want:   wantOpendata(odTmpl, "203.0.113.7"),
 		},
 		{
 			name: "clientIp attribute overrides client.address", kind: ptrace.SpanKindServer,
@@ -720,7 +735,7 @@ func TestMapAdditionalInfo(t *testing.T) {
 	url := bankURL + accPath
 	runMapCases(t, []mapCase{
 		{
-			name: "values keep their type; resource is a fallback; span wins", kind: ptrace.SpanKindClient,
+			name: "values converted to their declared type; resource is a fallback; span wins", kind: ptrace.SpanKindClient,
 			res: map[string]any{"pcm.additional_info.tokenId": "c9ng8aKzxNXm", "pcm.additional_info.status": "FROM_RESOURCE", "service.name": "x"},
 			attrs: merge(clientAttrs(url), map[string]any{
 				"pcm.additional_info.consentId":       "urn:bancoa:C1DD33123",
@@ -735,11 +750,17 @@ func TestMapAdditionalInfo(t *testing.T) {
 				"pcm.additional_infoX":                "not the prefix",
 				"http.request.header.x-custom-header": "ignored",
 			}),
-			result: report, want: wantClient(accTmpl, bankURL),
+			// Values are converted to the type PCM declares for their key (docs/pcm-rules.md §6);
+			// bytes cannot be and are dropped, reported by key.
+			result: Result{
+				Outcome: OutcomeReport, Fixes: Fixes(FixAdditionalInfoConverted | FixAdditionalInfoDropped),
+				DroppedInfoKey: "raw",
+			},
+			want: wantClient(accTmpl, bankURL),
 			info: map[string]any{
-				"consentId": "urn:bancoa:C1DD33123", "status": "AUTHORISED", "isFirstPayment": true,
-				"riskSignals": int64(3), "amount": 12.5, "statusSummary": map[string]any{"available": int64(1)},
-				"errorCodes": []any{"NAO_INFORMADO"}, "raw": []byte{1, 2, 3}, "tokenId": "c9ng8aKzxNXm",
+				"consentId": "urn:bancoa:C1DD33123", "status": "AUTHORISED", "isFirstPayment": "TRUE",
+				"riskSignals": "3", "amount": "12.5", "statusSummary": map[string]any{"available": int64(1)},
+				"errorCodes": "NAO_INFORMADO", "tokenId": "c9ng8aKzxNXm",
 			},
 		},
 		{

@@ -91,7 +91,10 @@ func (n *trieNode) insert(template string, class EndpointClass) error {
 // match walks p ("" or "/seg/seg…") and returns the node of the most specific template: at every
 // level a literal segment is tried before the parameter, backtracking to the parameter when the
 // literal branch dead-ends. Depth is bounded by the catalog's longest template.
-func (n *trieNode) match(p string) *trieNode {
+//
+// Bit i of paramMask forces segment i of p to match a parameter: the server's route said it is
+// one (see routeFits), even if its value happens to equal a literal of another template.
+func (n *trieNode) match(p string, paramMask uint64) *trieNode {
 	if p == "" {
 		if n.template != "" {
 			return n
@@ -99,9 +102,11 @@ func (n *trieNode) match(p string) *trieNode {
 		return nil
 	}
 	rest := p[1:] // p starts with '/'
-	if child, after := n.literalPrefix(rest); child != nil {
-		if found := child.match(after); found != nil {
-			return found
+	if paramMask&1 == 0 {
+		if child, after := n.literalPrefix(rest); child != nil {
+			if found := child.match(after, paramMask>>1); found != nil {
+				return found
+			}
 		}
 	}
 	if n.param == nil {
@@ -114,7 +119,7 @@ func (n *trieNode) match(p string) *trieNode {
 	if end == 0 { // "//" or a trailing "/": an empty segment matches no {param}
 		return nil
 	}
-	return n.param.match(rest[end:])
+	return n.param.match(rest[end:], paramMask>>1)
 }
 
 // nextSegment splits "/seg/rest…" into "seg" and "/rest…" (rest is "" after the last segment).

@@ -53,9 +53,11 @@ func (r Role) String() string {
 	return "Role(" + strconv.Itoa(int(r)) + ")"
 }
 
-// AdditionalField is one key of additionalInfo; Value keeps its pdata type (string, bool, int,
-// double, map, slice; bytes are encoded as a base64 string). The Value references the span's
-// attribute, it is not a copy: see Report.Clone.
+// AdditionalField is one key of additionalInfo. Map fills Value in the type PCM declares for the
+// key (a string, or a map/slice for statusSummary, companyProfileInfo and paymentList; see
+// Result.Fixes); AppendJSON encodes any pdata type (bytes as a base64 string), so reports read
+// back from JSON keep theirs. A Value taken from the span references the span's attribute, it is
+// not a copy: see Report.Clone.
 type AdditionalField struct {
 	Key   string
 	Value pcommon.Value
@@ -147,7 +149,16 @@ const (
 )
 
 // Result is the outcome of mapping one span. SkipReason is set only for OutcomeSkipped.
+//
+// Fixes and DroppedInfoKey are set only for OutcomeReport and OutcomeUnlisted: the corrections
+// Map made to optional values PCM would otherwise reject (see Fix). The exporter counts each fix
+// (Fix.String is the metric attribute value) and logs DroppedInfoKey, rate-limited. Neither
+// allocates: Fixes is a bit set and DroppedInfoKey references the span's attribute key.
 type Result struct {
 	Outcome    Outcome
 	SkipReason SkipReason
+	Fixes      Fixes
+	// DroppedInfoKey is the first additionalInfo key left out (FixAdditionalInfoDropped), "" if
+	// none. It is the key only, never the value.
+	DroppedInfoKey string
 }

@@ -28,18 +28,27 @@ type resolution struct {
 // first /open-banking/ segment) against the catalog, other paths against the catalog's bare
 // templates and then the security rules.
 func (m *Mapper) resolve(path string) resolution {
+	return m.resolveMasked(path, 0)
+}
+
+// resolveMasked is resolve where bit i of paramMask says that segment i of path is a router
+// parameter (routeFits), so it matches only a template's {param}.
+func (m *Mapper) resolveMasked(path string, paramMask uint64) resolution {
 	p := trimSlash(path)
 	if p == "" || p[0] != '/' {
 		return resolution{obIndex: -1}
 	}
 	if i := strings.Index(p, obSegment); i >= 0 {
 		reduced := p[i:]
-		if t, c, ok := m.catalog.lookupClean(reduced); ok {
+		if paramMask != 0 {
+			paramMask >>= strings.Count(p[:i], "/") // the segments before /open-banking/
+		}
+		if t, c, ok := m.catalog.lookupClean(reduced, paramMask); ok {
 			return resolution{kind: resMatched, template: t, class: c, reduced: reduced, obIndex: i}
 		}
 		return resolution{kind: resUnlisted, reduced: reduced, obIndex: i}
 	}
-	if t, c, ok := m.catalog.lookupClean(p); ok {
+	if t, c, ok := m.catalog.lookupClean(p, paramMask); ok {
 		return resolution{kind: resMatched, template: t, class: c, reduced: p, obIndex: -1}
 	}
 	if t, ok := m.rules.match(p); ok {
@@ -48,31 +57,38 @@ func (m *Mapper) resolve(path string) resolution {
 	return resolution{obIndex: -1}
 }
 
-// resolveServer prefers http.route when it matches a template (frameworks that set it already
-// did the templating), and otherwise matches the concrete request path, which is what most
-// instrumentations give (no http.route without a web framework).
+// resolveServer matches the request path (url.path, else http.target, else url.full), which is
+// what every instrumentation gives. http.route is used only when it is a real template of that
+// path (routeFits): its parameters then tell which path segments are values, so a value that
+// equals another template's literal cannot pick that template. Without any request path, a
+// route that is a template on its own is all there is.
 func (m *Mapper) resolveServer(a *spanAttrs) resolution {
-	var byRoute resolution
-	if route := a.route.str(); route != "" {
-		byRoute = m.resolve(pathOnly(reduceRoute(route)))
-		if byRoute.kind == resMatched {
-			return byRoute
-		}
-	}
 	path := requestPath(a.urlPath, a.target)
 	if path == "" {
 		if raw := firstStr(a.urlFull, a.urlFullLegacy); raw != "" {
 			path = parseURL(raw).path
 		}
 	}
+	route, relative, ok := serverRoute(a.route.str())
 	if path == "" {
-		return byRoute
+		if !ok || !isPlainRoute(route) {
+			return resolution{obIndex: -1}
+		}
+		if relative {
+			route = "/" + route // rare: a route but no path at all
+		}
+		return m.resolve(pathOnly(route))
 	}
-	byPath := m.resolve(path)
-	if byPath.kind == resNone && byRoute.kind == resUnlisted {
-		return byRoute
+	if ok {
+		if mask, fits := routeFits(route, path); fits && mask != 0 {
+			// A generic route (a parameter where the catalog has a literal) is no template of
+			// ours: the concrete path is then more specific.
+			if byRoute := m.resolveMasked(path, mask); byRoute.kind == resMatched {
+				return byRoute
+			}
+		}
 	}
-	return byPath
+	return m.resolve(path)
 }
 
 // requestPath returns url.path, else the path of the legacy http.target (which carries the query,

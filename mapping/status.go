@@ -1,11 +1,13 @@
 package mapping
 
 import (
+	"strings"
+
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// statusTimeout is what a client reports when no response arrived in time (PCM-REFERENCE §14
-// item 2: 408, not the 403 of some spec texts).
+// statusTimeout is what a client reports when no response arrived in time (docs/pcm-rules.md
+// Decision 2: 408, not the 403 of some spec texts).
 const statusTimeout = 408
 
 // statusCode returns the response status (stable attribute first, then legacy). A status of 0 or
@@ -22,40 +24,80 @@ func (a *spanAttrs) statusCode() (int, bool) {
 	return 0, false
 }
 
-// timeoutWords are matched case-insensitively in error.type, the span status message and
-// exception events. They cover java.net.SocketTimeoutException,
-// java.net.http.HttpTimeoutException, System.Threading.Tasks.TaskCanceledException, Go's
-// "context deadline exceeded" / "Client.Timeout exceeded" / "context canceled", and Node's
-// ETIMEDOUT / ESOCKETTIMEDOUT.
-var timeoutWords = [...]string{"timeout", "timed out", "timedout", "deadline", "cancel"}
+// A client span without a final status is a 408 when the client gave up: a timeout or a
+// cancellation (Decisions 2 and 18). What instrumentations record for that differs, so the span
+// is read the way each of them writes it (status_test.go cites the sources row by row):
+//
+//   - error.type or an exception event's exception.type naming a timeout, cancellation or abort
+//     (java.net.SocketTimeoutException, System.Threading.Tasks.TaskCanceledException,
+//     requests.exceptions.ReadTimeout, AbortError, TimeoutError, UND_ERR_HEADERS_TIMEOUT, …);
+//   - OkHttp's call timeout, java.io.InterruptedIOException, whose name says neither;
+//   - a span status or exception message saying so ("context deadline exceeded",
+//     "The operation was aborted", "Read timed out", …);
+//   - semantic conventions: a request "cancelled intentionally by the caller (e.g., via context
+//     cancellation or an abort signal)" gets no error.type and no Error status (Node
+//     instrumentation-undici does exactly that), so a span with no status code at all and no
+//     error of any kind ended because the caller cancelled it.
 
-// endedByTimeout reports whether a span without a response ended because the call timed out or
-// was cancelled (the client gave up waiting).
-func endedByTimeout(span ptrace.Span, a *spanAttrs) bool {
-	if isTimeoutText(a.errorType.str()) || isTimeoutText(span.Status().Message()) {
+// timeoutTypeWords are matched case-insensitively in error types; timeoutMessageWords in
+// messages, where a bare "abort" is too loose ("Software caused connection abort").
+var (
+	timeoutTypeWords    = [...]string{"timeout", "timedout", "timed out", "deadline", "cancel", "abort"}
+	timeoutMessageWords = [...]string{"timeout", "timedout", "timed out", "deadline", "cancel", "operation was aborted"}
+)
+
+// timeoutTypeNames are error types that mean a timeout although their name does not say so,
+// compared without their package.
+var timeoutTypeNames = [...]string{"InterruptedIOException"}
+
+// endedByTimeout reports whether a CLIENT span without a final response ended because the call
+// timed out or was cancelled. statusPresent is true when a status attribute exists although it
+// is no final status (an interim 1xx, a 0, an unreadable value): such a span still needs an
+// explicit timeout or cancellation error.
+func endedByTimeout(span ptrace.Span, a *spanAttrs, statusPresent bool) bool {
+	if isTimeoutType(a.errorType.str()) || containsAnyFold(span.Status().Message(), timeoutMessageWords[:]) {
 		return true
 	}
+	sawException := false
 	events := span.Events()
 	for i := 0; i < events.Len(); i++ {
 		ev := events.At(i)
 		if ev.Name() != eventNameException {
 			continue
 		}
+		sawException = true
 		attrs := ev.Attributes()
-		for _, name := range [...]string{attrExceptionType, attrExceptionMsg} {
-			if v, ok := attrs.Get(name); ok && isTimeoutText(v.Str()) {
-				return true
-			}
+		if v, ok := attrs.Get(attrExceptionType); ok && isTimeoutType(v.Str()) {
+			return true
+		}
+		if v, ok := attrs.Get(attrExceptionMsg); ok && containsAnyFold(v.Str(), timeoutMessageWords[:]) {
+			return true
+		}
+	}
+	return !statusPresent && !a.errorType.ok && span.Status().Code() != ptrace.StatusCodeError && !sawException
+}
+
+func isTimeoutType(s string) bool {
+	if s == "" {
+		return false
+	}
+	if containsAnyFold(s, timeoutTypeWords[:]) {
+		return true
+	}
+	simple := s[strings.LastIndexByte(s, '.')+1:]
+	for _, name := range timeoutTypeNames {
+		if strings.EqualFold(simple, name) {
+			return true
 		}
 	}
 	return false
 }
 
-func isTimeoutText(s string) bool {
+func containsAnyFold(s string, words []string) bool {
 	if s == "" {
 		return false
 	}
-	for _, w := range timeoutWords {
+	for _, w := range words {
 		if containsFold(s, w) {
 			return true
 		}

@@ -159,14 +159,3 @@ func defaultPort(scheme string) int {
 	}
 	return 0
 }
-
-// reduceRoute turns an http.route into a path: Go 1.22 ServeMux patterns may carry a method and a
-// host ("GET api.bank/open-banking/…") and end in "{$}".
-func reduceRoute(route string) string {
-	if i := strings.IndexByte(route, '/'); i > 0 {
-		route = route[i:]
-	} else if i < 0 {
-		return ""
-	}
-	return strings.TrimSuffix(route, "{$}")
-}

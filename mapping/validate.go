@@ -22,7 +22,7 @@ const (
 	maxCorrelationID     = 100
 )
 
-// Problem types, in PCM's message vocabulary (Troubleshooting page, PCM-REFERENCE §4.3).
+// Problem types, in PCM's message vocabulary (docs/pcm-rules.md §4.3).
 const (
 	ProblemMissingProperty   = "Missing property"
 	ProblemInvalidFieldValue = "Invalid field value"
