@@ -79,6 +79,13 @@ func (e *pcmExporter) buildBatches(td ptrace.Traces) batches {
 				report = mapping.Report{AdditionalInfo: report.AdditionalInfo[:0]}
 				result := e.mapper.Map(resource, span, &report)
 				ref := spanRef{rs: i, ss: j, s: k, trace: span.TraceID(), span: span.SpanID()}
+				if result.Fixes != 0 {
+					b.counts.fix(result.Fixes)
+					if result.DroppedInfoKey != "" {
+						e.sampled.Warn("An additionalInfo value PCM's schema cannot take was left out of the report; the report is sent without it",
+							zap.String("key", result.DroppedInfoKey), zap.String("endpoint", report.Endpoint))
+					}
+				}
 				switch result.Outcome {
 				case mapping.OutcomeReport:
 					if problems := e.validator.Validate(&report, now); len(problems) > 0 {
@@ -213,6 +220,7 @@ type outcomeCounts struct {
 	skipped  map[mapping.SkipReason]int64
 	rejected map[rejection]int64
 	accepted map[slaClass]int64
+	fixes    map[mapping.Fix]int64
 }
 
 type rejection struct{ source, reason string }
@@ -240,6 +248,15 @@ func (c *outcomeCounts) accept(transaction, accepted time.Time) {
 
 func (c *outcomeCounts) add(api mapping.API, role mapping.Role, outcome int, n int64) {
 	c.reports[api][role][outcome] += n
+}
+
+func (c *outcomeCounts) fix(fixes mapping.Fixes) {
+	if c.fixes == nil {
+		c.fixes = map[mapping.Fix]int64{}
+	}
+	for f := range fixes.All() {
+		c.fixes[f]++
+	}
 }
 
 func (c *outcomeCounts) skip(reason mapping.SkipReason) {

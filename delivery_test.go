@@ -301,3 +301,26 @@ func TestDeadLetterWriteFailureIsCountedAndLosesNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "it holds client IPs")
 }
+
+// TestCorrectedReportsAreSentAndCounted: values PCM's schema cannot take do not sink the report
+// (docs/pcm-rules.md §15.6, §15.7): the report is sent corrected and each fix is counted.
+func TestCorrectedReportsAreSentAndCounted(t *testing.T) {
+	pcm := newFakePCM(t)
+	exp, tt := startExporter(t, pcm.config())
+	td := traces(clientCall("GET", accountsURL, 200))
+	attrs := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes()
+	attrs.PutBool("pcm.additional_info.webhookEnable", true)                 // converted to "TRUE"
+	attrs.PutEmptyMap("pcm.additional_info.consentId").PutStr("nested", "x") // cannot be a string: left out
+	attrs.PutStr("pcm.correlation_id", "not allowed: <script>")              // breaks PCM's pattern
+	require.NoError(t, exp.pushTraces(context.Background(), td))
+
+	items := pcm.delivered()[privatePath]
+	require.Len(t, items, 1)
+	assert.Equal(t, map[string]any{"webhookEnable": "TRUE"}, items[0]["additionalInfo"])
+	assert.Equal(t, td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID().String(), items[0]["correlationId"])
+	metadatatest.AssertEqualExporterPcmReportFixes(t, tt, []metricdata.DataPoint[int64]{
+		{Attributes: exporterSet(attribute.String("fix", "additional_info_converted")), Value: 1},
+		{Attributes: exporterSet(attribute.String("fix", "additional_info_dropped")), Value: 1},
+		{Attributes: exporterSet(attribute.String("fix", "correlation_id_replaced")), Value: 1},
+	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+}

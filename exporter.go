@@ -292,6 +292,9 @@ func (e *pcmExporter) flushCounts(c *outcomeCounts) {
 		e.telemetry.ExporterPcmRejectedReports.Add(ctx, n, e.attrs(
 			attribute.String("source", r.source), attribute.String("reason", r.reason)))
 	}
+	for f, n := range c.fixes {
+		e.telemetry.ExporterPcmReportFixes.Add(ctx, n, e.attrs(attribute.String("fix", f.String())))
+	}
 	for class, n := range c.accepted {
 		e.telemetry.ExporterPcmSLAAccepted.Add(ctx, n, e.attrs(
 			attribute.String("transaction_day", class.day), attribute.String("deadline", class.deadline),

@@ -6,7 +6,7 @@ import (
 )
 
 // Fix is one correction Map made so that an optional value PCM would reject does not sink the
-// whole report (issue: "an invalid optional field never sinks a report"). The exporter counts
+// whole report (docs/pcm-rules.md §15.6, §15.7). The exporter counts
 // each fix under Fix.String and logs it, rate-limited.
 type Fix uint8
 
