@@ -8,7 +8,7 @@ OTELCOL       := $(CURDIR)/_build/otelcol-pcm
 FUZZTIME      ?= 15s
 GO_SOURCES    := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.dev/*') go.mod go.sum
 
-.PHONY: all build tools run test unit e2e fuzz bench bench-mapping bench-throughput lint fmt vet generate clean
+.PHONY: all build tools run test unit e2e fuzz rules bench bench-mapping bench-throughput lint fmt vet generate clean
 
 all: build
 
@@ -33,7 +33,7 @@ run: $(OTELCOL)
 	$(GO) run ./cmd/pcmdemo run -collector $(OTELCOL) $(RUN_ARGS)
 
 ## test: everything CI checks: format, vet, unit tests (race), fuzz smoke, end-to-end with the real collector
-test: lint unit fuzz e2e
+test: lint unit fuzz rules e2e
 
 ## unit: unit and component tests with the race detector
 unit:
@@ -48,6 +48,11 @@ fuzz:
 	$(GO) test ./mapping/ -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./mapping/ -run '^$$' -fuzz '^FuzzLookup$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/directory/ -run '^$$' -fuzz '^FuzzParseAndResolve$$' -fuzztime $(FUZZTIME)
+
+## rules: unit tests of the Prometheus alert rules (promtool, from Debian's prometheus package)
+rules:
+	promtool check rules deploy/prometheus/pcm-alerts.yaml
+	promtool test rules deploy/prometheus/pcm-alerts_test.yaml
 
 ## bench: mapping micro-benchmarks, then the collector throughput benchmark (pcm vs otlphttp)
 bench: bench-mapping bench-throughput
