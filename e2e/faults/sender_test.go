@@ -51,7 +51,12 @@ func newSender(otlpHostPort string) *sender {
 
 // post sends one request of n spans; it reports whether the collector accepted it.
 func (s *sender) post(ctx context.Context, n int) bool {
-	td, ids := clientSpans(n)
+	return s.postAged(ctx, n, 0)
+}
+
+// postAged is post for calls that ended age ago.
+func (s *sender) postAged(ctx context.Context, n int, age time.Duration) bool {
+	td, ids := clientSpans(n, time.Now().Add(-age))
 	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
 	if err != nil {
 		panic(err) // a bug in the test
@@ -168,16 +173,16 @@ func (s *sender) counts() (posts, failed, accepted, unconfirmed int) {
 	return s.posts, s.failedPosts, len(s.accepted), len(s.unconfirmed)
 }
 
-// clientSpans builds n CLIENT spans of one institution calling the counterpart's balances API,
-// as an instrumentation with header capture records them, and returns their interaction ids.
-func clientSpans(n int) (ptrace.Traces, []string) {
+// clientSpans builds n CLIENT spans, ending at end, of one institution calling the
+// counterpart's balances API, as an instrumentation with header capture records them, and
+// returns their interaction ids.
+func clientSpans(n int, end time.Time) (ptrace.Traces, []string) {
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
 	rs.Resource().Attributes().PutStr("service.name", "faults-test-client")
 	ss := rs.ScopeSpans().AppendEmpty()
 	ss.Scope().SetName("github.com/pcm-otel/pcmexporter/e2e/faults")
 	ids := make([]string, 0, n)
-	end := time.Now()
 	for range n {
 		id := strings.ToLower(demo.NewInteractionID())
 		ids = append(ids, id)
