@@ -84,6 +84,9 @@ type envConfig struct {
 	Proxy bool
 	// MemoryQueue removes sending_queue.storage: the queue lives in memory only.
 	MemoryQueue bool
+	// Watch turns the reconciliation watch on for every delivered report, one second after
+	// delivery.
+	Watch bool
 }
 
 // env is one test's world: the simulator (and the instances it was restarted as), maybe a
@@ -168,6 +171,12 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	require.NoError(t, err)
 	rendered, err := demo.RenderCollectorConfig(tmpl, e.vars)
 	require.NoError(t, err)
+	if cfg.Watch {
+		const retry = "    retry_on_failure:\n"
+		require.Contains(t, string(rendered), retry)
+		watch := "    reconciliation_watch:\n      enabled: true\n      sample_ratio: 1\n      delay: 1s\n      rate_limit: 50\n"
+		rendered = []byte(strings.Replace(string(rendered), retry, watch+retry, 1))
+	}
 	if cfg.MemoryQueue {
 		const storage = "      storage: file_storage\n"
 		require.Contains(t, string(rendered), storage)

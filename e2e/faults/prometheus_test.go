@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,4 +176,73 @@ func TestBacklogAlertFiresAndClearsInARealPrometheus(t *testing.T) {
 	n, err := prom.series(`otelcol_exporter_pcm_sla_accepted{deadline="d1_0800",deadline_strict="met"}`)
 	require.NoError(t, err)
 	require.Positive(t, n, "the accepted reports are counted by deadline")
+}
+
+// dashboardFile is the Grafana dashboard the README points operators to.
+const dashboardFile = "deploy/grafana/pcm-exporter.json"
+
+// dashboardQueries returns the PromQL of every panel of the shipped dashboard, with its
+// variables filled in as Grafana would for "All".
+func dashboardQueries(t *testing.T) map[string]string {
+	t.Helper()
+	path, err := demo.FindRepoFile(dashboardFile)
+	require.NoError(t, err)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	require.NoError(t, json.Unmarshal(data, &dash))
+	vars := strings.NewReplacer(`$exporter`, `.+`, `$__rate_interval`, `1m`)
+	out := map[string]string{}
+	for _, p := range dash.Panels {
+		for i, tg := range p.Targets {
+			out[fmt.Sprintf("%s #%d", p.Title, i+1)] = vars.Replace(tg.Expr)
+		}
+	}
+	return out
+}
+
+// TestDashboardQueriesReturnSeries runs every PromQL expression of the shipped Grafana dashboard
+// against a real Prometheus scraping the built collector through a run with deliveries, a token
+// failure, an unlisted endpoint (dead-lettered and refused locally), a PCM outage and the
+// reconciliation watch: each must return at least one series.
+func TestDashboardQueriesReturnSeries(t *testing.T) {
+	e := newEnv(t, envConfig{Watch: true, Faults: pcmsim.Faults{Token: pcmsim.Fault{Mode: "500", Count: 1}}})
+	prom := startPrometheus(t, e.metricsURL)
+	queries := dashboardQueries(t)
+	require.GreaterOrEqual(t, len(queries), 10)
+	ctx := context.Background()
+	require.True(t, e.send.post(ctx, batchMaxSize))
+	require.True(t, e.send.postUnlisted(ctx))
+	e.waitDelivered(30 * time.Second)
+	require.NoError(t, e.sim().SetFaults(pcmsim.Faults{API: pcmsim.Fault{Mode: "503", Count: 3}}))
+	require.True(t, e.send.post(ctx, batchMaxSize))
+	e.waitDelivered(30 * time.Second)
+
+	missing := map[string]string{}
+	e.waitFor(60*time.Second, "every dashboard query to return a series", func() (bool, string) {
+		missing = map[string]string{}
+		for name, expr := range queries {
+			n, err := prom.series(expr)
+			require.NoError(t, err, "%s: %s", name, expr)
+			if n == 0 {
+				missing[name] = expr
+			}
+		}
+		return len(missing) == 0, fmt.Sprintf("%d of %d queries without a series: %v", len(missing), len(queries), keys(missing))
+	})
+}
+
+func keys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

@@ -173,6 +173,19 @@ func (s *sender) counts() (posts, failed, accepted, unconfirmed int) {
 	return s.posts, s.failedPosts, len(s.accepted), len(s.unconfirmed)
 }
 
+// postUnlisted sends one CLIENT span calling an Open Finance path PCM's catalog does not list
+// (the exporter dead-letters it as unlisted_endpoint); it reports whether the collector took it.
+func (s *sender) postUnlisted(ctx context.Context) bool {
+	td, _ := clientSpans(1, time.Now())
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().
+		PutStr("url.full", "https://"+counterpartHost+"/open-banking/unlisted/v1/things")
+	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	if err != nil {
+		panic(err) // a bug in the test
+	}
+	return s.do(ctx, body)
+}
+
 // clientSpans builds n CLIENT spans, ending at end, of one institution calling the
 // counterpart's balances API, as an instrumentation with header capture records them, and
 // returns their interaction ids.
