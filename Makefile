@@ -8,7 +8,7 @@ OTELCOL       := $(CURDIR)/_build/otelcol-pcm
 FUZZTIME      ?= 15s
 GO_SOURCES    := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.dev/*') go.mod go.sum
 
-.PHONY: all build tools run test unit e2e fuzz rules bench bench-mapping bench-throughput lint fmt vet generate clean
+.PHONY: all build tools run test unit e2e fuzz rules dashboard-png bench bench-mapping bench-throughput lint fmt vet generate clean
 
 all: build
 
@@ -53,6 +53,12 @@ fuzz:
 rules:
 	promtool check rules deploy/prometheus/pcm-alerts.yaml
 	promtool test rules deploy/prometheus/pcm-alerts_test.yaml
+
+## dashboard-png: redraw docs/img/dashboard.png, the README's picture of the Grafana dashboard, from a
+##                two-minute run of the built collector scraped by a real Prometheus
+dashboard-png: $(OTELCOL)
+	PCM_DASHBOARD_PNG=$(CURDIR)/docs/img/dashboard.png OTELCOL_BINARY=$(OTELCOL) \
+	  $(GO) test -count=1 -tags e2e -run '^TestDashboardPicture$$' -timeout 10m ./e2e/faults/
 
 ## bench: mapping micro-benchmarks, then the collector throughput benchmark (pcm vs otlphttp)
 bench: bench-mapping bench-throughput
