@@ -5,8 +5,8 @@
 //
 // The tests carry the build tag e2e and need the collector binary:
 //
-//	make build
-//	OTELCOL_BINARY=$PWD/_build/otelcol-pcm go test -tags e2e ./e2e/...
+//	make build && cd tools
+//	OTELCOL_BINARY=$PWD/../_build/otelcol-pcm go test -tags e2e ./e2e/...
 //
 // (`make e2e` does both.) Without OTELCOL_BINARY they are skipped.
 package e2e

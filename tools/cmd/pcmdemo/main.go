@@ -3,7 +3,9 @@
 // institutions, drives the PCM integration manual's scenarios between them, and prints what PCM
 // made of the reports.
 //
-//	go run ./cmd/pcmdemo run -collector _build/otelcol-pcm [-duration 15s | -count 30] [-keep-running]
+//	go run ./cmd/pcmdemo run -collector ../_build/otelcol-pcm [-duration 15s | -count 30] [-keep-running]
+//
+// (in tools/; paths are relative to it).
 //
 // It exits 0 when both institutions' reports of the well-behaved calls are PAIRED (with
 // -strict: when every scenario ended as expected).
@@ -86,7 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	defCollector := os.Getenv("OTELCOL_BINARY")
 	if defCollector == "" {
-		defCollector = filepath.Join("_build", "otelcol-pcm")
+		defCollector = filepath.Join("..", "_build", "otelcol-pcm") // run from tools/, as `make run` does
 	}
 	fs.StringVar(&o.collector, "collector", defCollector, "collector binary built by `make build` (env OTELCOL_BINARY)")
 	fs.StringVar(&o.template, "config-template", "", "collector configuration template (default: the repository's "+demo.CollectorTemplatePath+")")

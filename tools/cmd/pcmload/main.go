@@ -6,7 +6,7 @@
 // collector's CPU per span, its peak RSS and what was refused or failed, as a Markdown table
 // with the sustained rate of each pipeline and the ratio of their CPU per span.
 //
-//	go run ./cmd/pcmload -collector _build/otelcol-pcm [-rates 10000,25000,50000,75000] [-step 15s] [-out FILE]
+//	go run ./cmd/pcmload -collector ../_build/otelcol-pcm [-rates 10000,25000,50000,75000] [-step 15s] [-out FILE]
 //
 // The pcm exporter gets its token from the PCM simulator (internal/pcmsim) over mTLS; the
 // simulator validates, reconciles and stores every 20th report POST (-validate-every) and a
@@ -66,7 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	var o options
 	var rates, pipelines string
-	fs.StringVar(&o.collector, "collector", "_build/otelcol-pcm", "the ocb-built collector binary (`make build`)")
+	fs.StringVar(&o.collector, "collector", "../_build/otelcol-pcm", "the ocb-built collector binary (`make build`; the default is relative to tools/)")
 	fs.StringVar(&rates, "rates", "10000,25000,50000,75000", "target rates in spans/s, comma-separated, run in this order")
 	fs.DurationVar(&o.step, "step", 15*time.Second, "how long each rate is sent")
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load at the first rate after the collector starts (0: none)")

@@ -13,8 +13,8 @@
 //
 // The tests carry the build tag e2e and need the collector binary:
 //
-//	make build
-//	OTELCOL_BINARY=$PWD/_build/otelcol-pcm go test -count=1 -tags e2e ./e2e/faults/
+//	make build && cd tools
+//	OTELCOL_BINARY=$PWD/../_build/otelcol-pcm go test -count=1 -tags e2e ./e2e/faults/
 //
 // Without OTELCOL_BINARY they are skipped.
 package faults

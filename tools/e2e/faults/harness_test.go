@@ -68,8 +68,8 @@ func collectorBinary(t *testing.T) string {
 	bin, err := demo.CollectorBinary()
 	require.NoError(t, err)
 	if bin == "" {
-		t.Skip("OTELCOL_BINARY is not set: build the collector with `make build`, then run " +
-			"OTELCOL_BINARY=$PWD/_build/otelcol-pcm go test -count=1 -tags e2e ./e2e/faults/")
+		t.Skip("OTELCOL_BINARY is not set: build the collector with `make build`, then in tools/ run " +
+			"OTELCOL_BINARY=$PWD/../_build/otelcol-pcm go test -count=1 -tags e2e ./e2e/faults/")
 	}
 	return bin
 }
