@@ -79,7 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&pipelines, "pipelines", "pcm,otlphttp", "pipelines to run, in this order: pcm, otlphttp")
 	fs.IntVar(&o.validate, "validate-every", 20, "the PCM simulator validates, reconciles and stores every Nth report POST in full; the others are answered by a minimal PCM endpoint that checks the token and counts the reports (1: the exporter posts straight to the simulator)")
 	fs.StringVar(&o.compression, "otlphttp-compression", "gzip", "compression of the otlphttp exporter (gzip is its default; none to compare without)")
-	fs.StringVar(&o.configDir, "config-dir", "testdata/bench", "directory of the collector configuration templates (relative: to the module root)")
+	fs.StringVar(&o.configDir, "config-dir", "testdata/bench", "directory of the collector configuration templates (relative: to the tools module root)")
 	fs.StringVar(&o.workDir, "workdir", "", "directory for certificates, rendered configurations and collector logs (default: a temporary directory, removed at the end)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary work directory")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "collector log level")

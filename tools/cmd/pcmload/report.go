@@ -302,7 +302,7 @@ func (res result) markdown() string {
 		"\"harness CPU\" is the same for the pcmload process, which competes with the collector for the cores; "+
 		"\"other processes\" is what the rest of the machine used meanwhile (/proc/stat): rows where it is well above 0 were disturbed by other jobs.\n", e.Cores)
 	b.WriteString("- Both pipelines: the same collector binary, OTLP/HTTP receiver, memory_limiter, in-memory sending queue (200,000 items, 4 consumers) " +
-		"and batching (5,000 spans, 1 s flush), one after the other; configurations in testdata/bench/.\n")
+		"and batching (5,000 spans, 1 s flush), one after the other; configurations in tools/testdata/bench/.\n")
 	fmt.Fprintf(&b, "- Spans: realistic Open Finance Brasil CLIENT (egress gateway → banco B, url.full with query) and SERVER (banco B → API, http.route) spans, "+
 		"stable HTTP semantic conventions, x-fapi-interaction-id header arrays (unique per span); every span becomes a PCM report. "+
 		"Requests are uncompressed protobuf, sent open-loop at the target rate. otlphttp compression: %s.\n", orUnknown(e.OTLPHTTPCompress))
