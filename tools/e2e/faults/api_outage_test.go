@@ -48,12 +48,13 @@ func TestPCMAPIDownThenBack(t *testing.T) {
 		refused, sim.Stats().ReportRequests)
 	assert.GreaterOrEqual(t, sim.Stats().ReportRequests["401"], 1, "the old token is refused by the restarted PCM")
 
-	// (b) 500 for three seconds.
-	require.NoError(t, sim.SetFaults(pcmsim.Faults{API: pcmsim.Fault{Mode: "500", For: pcmsim.Duration(3 * time.Second)}}))
+	// (b) 500 to the next three POSTs: a count, not a time window, so that a slow machine
+	// cannot leave the window before the exporter's retries reach it.
+	require.NoError(t, sim.SetFaults(pcmsim.Faults{API: pcmsim.Fault{Mode: "500", Count: 3}}))
 	for range 4 {
 		require.True(t, e.send.post(ctx, 10))
 	}
-	e.waitFor(10*time.Second, "the exporter to meet 500s", func() (bool, string) {
+	e.waitFor(30*time.Second, "the exporter to meet 500s", func() (bool, string) {
 		n := sim.Stats().ReportRequests["500"]
 		return n >= 3, fmt.Sprintf("%d answers 500", n)
 	})

@@ -107,7 +107,7 @@ func killNineAndRestart(t *testing.T, spansPerPost int) crash {
 	e.send.stopBackground()
 	// The held answers' connections died with the collector: each is a lost answer (released
 	// only afterwards, so that none is mistaken for delivered).
-	e.waitFor(5*time.Second, "the proxy to notice every lost answer", func() (bool, string) {
+	e.waitFor(30*time.Second, "the proxy to notice every lost answer", func() (bool, string) {
 		return e.proxy.Held() == 0, fmt.Sprintf("%d answers still held", e.proxy.Held())
 	})
 	e.proxy.Release()
