@@ -6,9 +6,13 @@ MDATAGEN      := $(BIN)/mdatagen
 BUILDER_VER   := v0.165.0
 OTELCOL       := $(CURDIR)/_build/otelcol-pcm
 FUZZTIME      ?= 15s
-GO_SOURCES    := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.dev/*') go.mod go.sum
+# The two Go modules: the component (the collector builds only this one) and tools/ (simulator,
+# operator tool, demo, load generator, integration and end-to-end tests).
+MODULES       := . tools
+# The collector is rebuilt when the component changes; tools/ and internal/tools are not in it.
+GO_SOURCES    := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.dev/*' -not -path './tools/*' -not -path './internal/tools/*') go.mod go.sum
 
-.PHONY: all build tools run test unit e2e fuzz rules dashboard-png bench bench-mapping bench-throughput lint fmt vet generate clean
+.PHONY: all build tools run test unit unit-race unit-allocs e2e fuzz rules dashboard-png bench bench-mapping bench-throughput lint fmt vet generate clean
 
 all: build
 
@@ -24,30 +28,45 @@ $(OTELCOL): $(BUILDER) builder-config.yaml $(GO_SOURCES)
 
 ## tools: the operator and simulator binaries, bin/pcmctl and bin/pcmsim
 tools:
-	$(GO) build -o $(BIN)/pcmctl ./cmd/pcmctl
-	$(GO) build -o $(BIN)/pcmsim ./cmd/pcmsim
+	cd tools && $(GO) build -o $(BIN)/pcmctl ./cmd/pcmctl
+	cd tools && $(GO) build -o $(BIN)/pcmsim ./cmd/pcmsim
 
 ## run: the two-command quickstart: build, dev certificates, pcmsim, collector, two demo banks, reconciliation summary
 ##      (RUN_ARGS="-keep-running" keeps it all up; "-duration 30s" or "-count 50" for more traffic)
 run: $(OTELCOL)
-	$(GO) run ./cmd/pcmdemo run -collector $(OTELCOL) $(RUN_ARGS)
+	cd tools && $(GO) run ./cmd/pcmdemo run -collector $(OTELCOL) -dir $(CURDIR)/.dev $(RUN_ARGS)
 
-## test: everything CI checks: format, vet, unit tests (race), fuzz smoke, end-to-end with the real collector
+## test: everything CI checks: format, vet, unit tests (race, then allocations), fuzz smoke, alert-rule tests,
+##       end-to-end with the real collector (and a real Prometheus)
 test: lint unit fuzz rules e2e
 
-## unit: unit and component tests with the race detector
-unit:
-	$(GO) test -race -count=1 ./...
+## unit: the unit, component and integration tests of both modules
+unit: unit-race unit-allocs
+
+## unit-race: every test of both modules with the race detector
+unit-race:
+	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) test -race -count=1 ./...); done
+
+## unit-allocs: the allocation tests (testing.AllocsPerRun, "Alloc" in the name) without the race
+##   detector, which changes what allocates (sync.Pool drops items); files that must not run
+##   under it carry //go:build !race
+unit-allocs:
+	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) test -count=1 -run 'Alloc' ./...); done
 
 ## e2e: end-to-end tests that run the ocb-built collector binary
 e2e: $(OTELCOL)
-	OTELCOL_BINARY=$(OTELCOL) $(GO) test -count=1 -tags e2e -timeout 20m ./e2e/...
+	cd tools && OTELCOL_BINARY=$(OTELCOL) $(GO) test -count=1 -tags e2e -timeout 20m ./e2e/...
 
-## fuzz: run each fuzz target for FUZZTIME (bounded; CI uses the default)
+## fuzz: run every fuzz target of both modules (go test -list '^Fuzz') for FUZZTIME each
 fuzz:
-	$(GO) test ./mapping/ -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./mapping/ -run '^$$' -fuzz '^FuzzLookup$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/directory/ -run '^$$' -fuzz '^FuzzParseAndResolve$$' -fuzztime $(FUZZTIME)
+	@set -e; for m in $(MODULES); do \
+	  list=$$(cd $$m && $(GO) test -list '^Fuzz' ./...) || { echo "$$list"; exit 1; }; \
+	  echo "$$list" | awk '/^Fuzz/ { t[++n] = $$1 } /^ok/ { for (i = 1; i <= n; i++) print $$2, t[i]; n = 0 }' | \
+	  while read -r pkg target; do \
+	    echo "== $$target ($$pkg)"; \
+	    (cd $$m && $(GO) test "$$pkg" -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME)) || exit 1; \
+	  done; \
+	done
 
 ## rules: unit tests of the Prometheus alert rules (promtool, from Debian's prometheus package)
 rules:
@@ -57,7 +76,7 @@ rules:
 ## dashboard-png: redraw docs/img/dashboard.png, the README's picture of the Grafana dashboard, from a
 ##                two-minute run of the built collector scraped by a real Prometheus
 dashboard-png: $(OTELCOL)
-	PCM_DASHBOARD_PNG=$(CURDIR)/docs/img/dashboard.png OTELCOL_BINARY=$(OTELCOL) \
+	cd tools && PCM_DASHBOARD_PNG=$(CURDIR)/docs/img/dashboard.png OTELCOL_BINARY=$(OTELCOL) \
 	  $(GO) test -count=1 -tags e2e -run '^TestDashboardPicture$$' -timeout 10m ./e2e/faults/
 
 ## bench: mapping micro-benchmarks, then the collector throughput benchmark (pcm vs otlphttp)
@@ -69,7 +88,7 @@ bench-mapping:
 
 ## bench-throughput: otelcol-pcm with pcm → pcmsim vs otlphttp → a sink, at increasing rates (~2 min)
 bench-throughput: $(OTELCOL)
-	$(GO) run ./cmd/pcmload -collector $(OTELCOL) -out bench-throughput.md $(BENCH_ARGS)
+	cd tools && $(GO) run ./cmd/pcmload -collector $(OTELCOL) -out $(CURDIR)/bench-throughput.md $(BENCH_ARGS)
 
 ## lint: gofmt and go vet
 lint: fmt vet
@@ -80,7 +99,8 @@ fmt:
 
 vet:
 	$(GO) vet ./...
-	$(GO) vet -tags e2e ./e2e/...
+	cd tools && $(GO) vet ./...
+	cd tools && $(GO) vet -tags e2e ./e2e/...
 
 ## generate: regenerate internal/metadata from metadata.yaml with mdatagen v0.159.0
 generate: $(MDATAGEN)

@@ -1,0 +1,373 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// sustainedShare is the share of the target rate that must be delivered for a rate to count
+// as sustained (with nothing refused or failed).
+const sustainedShare = 0.99
+
+// goalRate is the issue's throughput goal for the pcm pipeline on 2 cores.
+const goalRate = 50_000
+
+// row is one pipeline at one target rate.
+type row struct {
+	Pipeline string
+	Rate     float64 // target spans/s
+	Step     time.Duration
+	Load     loadResult
+	// Collector self-telemetry deltas over the step and its drain.
+	Accepted        int64 // otelcol_receiver_accepted_spans
+	ReceiverRefused int64 // otelcol_receiver_refused_spans + otelcol_receiver_failed_spans
+	EnqueueFailed   int64 // otelcol_exporter_enqueue_failed_spans
+	SendFailed      int64 // otelcol_exporter_send_failed_spans
+	// Far end: spans received by the sink, or reports accepted by the PCM simulator, and the
+	// reports the simulator discarded.
+	Delivered, Discarded int64
+	CollectorCPU         time.Duration
+	HarnessCPU           time.Duration // this process: generator + simulator/sink
+	OtherCPU             time.Duration // every other process on the machine
+	Elapsed              time.Duration // step + drain
+	PeakRSS              int64         // bytes; 0 when unknown
+	Drained              bool
+	Skipped              string // why the rate was not run
+}
+
+func (r row) ran() bool { return r.Skipped == "" }
+
+func (r row) perSecond(n int64) float64 {
+	if r.Step <= 0 {
+		return 0
+	}
+	return float64(n) / r.Step.Seconds()
+}
+
+// deliveredShare is delivered / target spans.
+func (r row) deliveredShare() float64 {
+	if r.Load.TargetSpans == 0 {
+		return 0
+	}
+	return float64(r.Delivered) / float64(r.Load.TargetSpans)
+}
+
+// refused counts spans the collector did not take: refused by the receiver, mostly because the
+// exporter's queue was full (the receiver's count, the exporter's enqueue failures and the
+// generator's non-2xx answers are three views of the same spans: the largest is taken), and
+// requests that got no answer.
+func (r row) refused() int64 {
+	return max(r.ReceiverRefused, r.Load.RefusedSpans, r.EnqueueFailed) + r.Load.ErrorSpans
+}
+
+// failed counts spans the collector took and did not deliver: send failed (after retries) or
+// discarded by the far end.
+func (r row) failed() int64 { return r.SendFailed + r.Discarded }
+
+// cpuPer100k is collector CPU seconds per 100,000 delivered spans (NaN when none was).
+func (r row) cpuPer100k() float64 {
+	if r.Delivered == 0 {
+		return math.NaN()
+	}
+	return r.CollectorCPU.Seconds() / float64(r.Delivered) * 1e5
+}
+
+func (r row) harnessPer100k() float64 {
+	if r.Delivered == 0 {
+		return math.NaN()
+	}
+	return r.HarnessCPU.Seconds() / float64(r.Delivered) * 1e5
+}
+
+// cores is the collector's average CPU use over the step and its drain.
+func (r row) cores() float64 { return r.coresOf(r.CollectorCPU) }
+
+// otherCores is the average CPU use of every other process on the machine (not the collector,
+// not pcmload) over the step and its drain.
+func (r row) otherCores() float64 { return r.coresOf(r.OtherCPU) }
+
+func (r row) coresOf(d time.Duration) float64 {
+	if r.Elapsed <= 0 {
+		return math.NaN()
+	}
+	return d.Seconds() / r.Elapsed.Seconds()
+}
+
+// sustained: drained, ≥ 99 % of the target delivered, nothing refused or failed.
+func (r row) sustained() bool {
+	return r.ran() && r.Drained && r.deliveredShare() >= sustainedShare && r.refused() == 0 && r.failed() == 0
+}
+
+// environment describes where and how the benchmark ran.
+type environment struct {
+	Date             time.Time
+	Cores            int
+	CPUModel         string
+	Kernel           string
+	GoVersion        string
+	Collector        string // binary and version
+	Step             time.Duration
+	Senders          int
+	SpansPerRequest  int
+	OTLPHTTPCompress string
+	ValidateEvery    int // the PCM simulator validated every Nth report POST
+}
+
+// result is a whole benchmark run.
+type result struct {
+	Env         environment
+	Pipelines   []string // in run order
+	Rows        []row
+	Interrupted string // why the run ended early, if it did
+	// Validated reports the PCM simulator received (validated in full) and how many of them
+	// it discarded.
+	Validated, ValidatedDiscarded int64
+}
+
+func (res result) rowsOf(pipeline string) []row {
+	var out []row
+	for _, r := range res.Rows {
+		if r.Pipeline == pipeline {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// sustainedRate is the highest target rate the pipeline sustained (0: none).
+func (res result) sustainedRate(pipeline string) float64 {
+	best := 0.0
+	for _, r := range res.rowsOf(pipeline) {
+		if r.sustained() {
+			best = max(best, r.Rate)
+		}
+	}
+	return best
+}
+
+// cpuRatio is one rate's collector CPU per delivered span, pcm / otlphttp.
+type cpuRatio struct {
+	Rate      float64
+	Ratio     float64
+	Sustained bool // both pipelines sustained the rate
+}
+
+// cpuRatios compares two pipelines at every rate both ran and delivered something.
+func (res result) cpuRatios(a, b string) []cpuRatio {
+	var out []cpuRatio
+	for _, ra := range res.rowsOf(a) {
+		for _, rb := range res.rowsOf(b) {
+			if ra.Rate != rb.Rate || !ra.ran() || !rb.ran() || ra.Delivered == 0 || rb.Delivered == 0 {
+				continue
+			}
+			out = append(out, cpuRatio{Rate: ra.Rate, Ratio: ra.cpuPer100k() / rb.cpuPer100k(), Sustained: ra.sustained() && rb.sustained()})
+		}
+	}
+	slices.SortFunc(out, func(x, y cpuRatio) int { return cmp.Compare(x.Rate, y.Rate) })
+	return out
+}
+
+// parityBand: a pcm / otlphttp CPU ratio up to 1 + parityBand is reported as on par; repeated
+// runs on a shared 2-core machine differ by about that much.
+const parityBand = 0.05
+
+// overallRatio is collector CPU per delivered span over several rates together (total CPU /
+// total delivered spans of each pipeline), pcm / otlphttp: over the rates both sustained, or
+// over every rate both ran when they sustained none in common.
+func (res result) overallRatio(a, b string) (ratio float64, rates []float64, sustained, ok bool) {
+	common := res.cpuRatios(a, b)
+	for _, r := range common {
+		if r.Sustained {
+			rates = append(rates, r.Rate)
+		}
+	}
+	sustained = len(rates) > 0
+	if !sustained {
+		for _, r := range common {
+			rates = append(rates, r.Rate)
+		}
+	}
+	if len(rates) == 0 {
+		return 0, nil, false, false
+	}
+	per := func(p string) float64 {
+		var cpu time.Duration
+		var delivered int64
+		for _, r := range res.rowsOf(p) {
+			if r.ran() && slices.Contains(rates, r.Rate) {
+				cpu += r.CollectorCPU
+				delivered += r.Delivered
+			}
+		}
+		return cpu.Seconds() / float64(delivered)
+	}
+	return per(a) / per(b), rates, sustained, true
+}
+
+func cpuVerdict(ratio float64) string {
+	switch {
+	case ratio <= 1:
+		return fmt.Sprintf("**met** (%.2f)", ratio)
+	case ratio <= 1+parityBand:
+		return fmt.Sprintf("**on par** (%.2f: within %.0f %%, the run-to-run noise of this measurement)", ratio, 100*parityBand)
+	}
+	return fmt.Sprintf("**not met** (%.2f)", ratio)
+}
+
+// markdown renders the table, the summary and the notes.
+func (res result) markdown() string {
+	var b strings.Builder
+	e := res.Env
+	fmt.Fprintf(&b, "### Collector throughput: pcm vs otlphttp (`make bench`)\n\n")
+	fmt.Fprintf(&b, "%s · %d cores (%s) · Linux %s · %s · %s · steps of %s · %d senders × %d spans per OTLP/HTTP request\n\n",
+		e.Date.UTC().Format("2006-01-02 15:04 MST"), e.Cores, orUnknown(e.CPUModel), orUnknown(e.Kernel), e.GoVersion,
+		orUnknown(e.Collector), e.Step, e.Senders, e.SpansPerRequest)
+	if res.Interrupted != "" {
+		fmt.Fprintf(&b, "**Incomplete run: %s.**\n\n", res.Interrupted)
+	}
+
+	b.WriteString("| pipeline | target spans/s | sent/s | accepted/s | delivered/s | delivered | collector CPU s / 100k spans | collector cores | peak RSS MiB | refused | failed | harness CPU s / 100k spans | other processes, cores | sustained |\n")
+	b.WriteString("| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | :-: |\n")
+	for _, r := range res.Rows {
+		if !r.ran() {
+			fmt.Fprintf(&b, "| %s | %s | – | – | – | – | – | – | – | – | – | – | – | skipped: %s |\n", r.Pipeline, thousands(r.Rate), r.Skipped)
+			continue
+		}
+		verdict := "yes"
+		switch {
+		case !r.Drained:
+			verdict = "no (queue not drained)"
+		case !r.sustained():
+			verdict = "no"
+		}
+		rss := "–"
+		if r.PeakRSS > 0 {
+			rss = strconv.FormatInt(r.PeakRSS>>20, 10)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.1f %% | %s | %.2f | %s | %s | %s | %s | %.2f | %s |\n",
+			r.Pipeline, thousands(r.Rate), thousands(r.perSecond(r.Load.SentSpans)), thousands(r.perSecond(r.Accepted)),
+			thousands(r.perSecond(r.Delivered)), 100*r.deliveredShare(), fixed(r.cpuPer100k(), 3), r.cores(), rss,
+			thousands(float64(r.refused())), thousands(float64(r.failed())), fixed(r.harnessPer100k(), 3), r.otherCores(), verdict)
+	}
+	b.WriteString("\n")
+
+	b.WriteString("**Sustained** (highest target rate with ≥ 99 % delivered after the drain, nothing refused or failed):")
+	for i, p := range res.Pipelines {
+		sep := " "
+		if i > 0 {
+			sep = " · "
+		}
+		if s := res.sustainedRate(p); s > 0 {
+			fmt.Fprintf(&b, "%s%s **%s spans/s**", sep, p, thousands(s))
+		} else {
+			fmt.Fprintf(&b, "%s%s none of the rates", sep, p)
+		}
+	}
+	b.WriteString("\n\n")
+
+	if slices.Contains(res.Pipelines, "pcm") && slices.Contains(res.Pipelines, "otlphttp") {
+		ratios := res.cpuRatios("pcm", "otlphttp")
+		if ratio, rates, both, ok := res.overallRatio("pcm", "otlphttp"); ok {
+			over := "the rates both sustain"
+			if !both {
+				over = "every rate; no rate was sustained by both"
+			}
+			list := make([]string, len(rates))
+			for i, r := range rates {
+				list[i] = thousands(r)
+			}
+			fmt.Fprintf(&b, "**Collector CPU per span, pcm / otlphttp: %.2f** over %s (%s spans/s); per rate:", ratio, over, strings.Join(list, ", "))
+			for i, r := range ratios {
+				sep := " "
+				if i > 0 {
+					sep = " · "
+				}
+				fmt.Fprintf(&b, "%s%s: %.2f", sep, thousands(r.Rate), r.Ratio)
+			}
+			b.WriteString("\n\n")
+			sustained := res.sustainedRate("pcm")
+			fmt.Fprintf(&b, "Issue goal: pcm costs no more CPU per span than otlphttp — %s; pcm sustains ≥ %s spans/s on %d cores — **%s** (%s).\n\n",
+				cpuVerdict(ratio), thousands(goalRate), e.Cores, metOrNot(sustained >= goalRate), sustainedText(sustained))
+		}
+	}
+
+	b.WriteString("Notes:\n\n")
+	fmt.Fprintf(&b, "- The load generator, the PCM simulator or OTLP sink (both in the pcmload process) and the collector share this machine's %d cores. "+
+		"Collector CPU is utime+stime of the collector process (/proc/<pid>/stat) over the step and its drain, per delivered span; "+
+		"\"harness CPU\" is the same for the pcmload process, which competes with the collector for the cores; "+
+		"\"other processes\" is what the rest of the machine used meanwhile (/proc/stat): rows where it is well above 0 were disturbed by other jobs.\n", e.Cores)
+	b.WriteString("- Both pipelines: the same collector binary, OTLP/HTTP receiver, memory_limiter, in-memory sending queue (200,000 items, 4 consumers) " +
+		"and batching (5,000 spans, 1 s flush), one after the other; configurations in tools/testdata/bench/.\n")
+	fmt.Fprintf(&b, "- Spans: realistic Open Finance Brasil CLIENT (egress gateway → banco B, url.full with query) and SERVER (banco B → API, http.route) spans, "+
+		"stable HTTP semantic conventions, x-fapi-interaction-id header arrays (unique per span); every span becomes a PCM report. "+
+		"Requests are uncompressed protobuf, sent open-loop at the target rate. otlphttp compression: %s.\n", orUnknown(e.OTLPHTTPCompress))
+	if slices.Contains(res.Pipelines, "pcm") {
+		if e.ValidateEvery > 1 {
+			fmt.Fprintf(&b, "- pcm far end: the PCM simulator (internal/pcmsim) issues the token over mTLS and validates, reconciles and stores every %s report POST in full "+
+				"(%s reports in this run, %s discarded); a minimal PCM endpoint in pcmload answers the other POSTs as PCM does (token checked, one ACCEPTED item per report) without validating them, "+
+				"as the OTLP sink counts spans without decoding them: the simulator's validation costs several times the collector's CPU per report and would otherwise be the bottleneck on a shared 2-core machine (`-validate-every 1` validates everything).\n",
+				ordinal(e.ValidateEvery), thousands(float64(res.Validated)), thousands(float64(res.ValidatedDiscarded)))
+		} else {
+			fmt.Fprintf(&b, "- pcm far end: the PCM simulator (internal/pcmsim) validates, reconciles and stores every report (%s in this run, %s discarded), in the pcmload process: "+
+				"its validation costs several times the collector's CPU per report (see the harness column), so on a shared 2-core machine it limits the pcm pipeline's sustained rate.\n",
+				thousands(float64(res.Validated)), thousands(float64(res.ValidatedDiscarded)))
+		}
+	}
+	b.WriteString("- Delivered: reports the PCM far end accepted (pcm) or spans the sink received (otlphttp), counted after the queue drained, over the step length. " +
+		"Refused: spans the receiver did not accept, mostly because the exporter's queue was full (or requests without an answer); failed: spans the exporter could not send and reports the far end discarded.\n")
+	return b.String()
+}
+
+func metOrNot(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "not met"
+}
+
+func sustainedText(v float64) string {
+	if v <= 0 {
+		return "no rate sustained"
+	}
+	return thousands(v) + " spans/s sustained"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func fixed(v float64, prec int) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "–"
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64)
+}
+
+// thousands formats v rounded to an integer with "," between groups of three digits.
+func thousands(v float64) string {
+	n := int64(math.Round(v))
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	s := strconv.FormatInt(n, 10)
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
