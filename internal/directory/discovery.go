@@ -43,6 +43,8 @@ type DiscoveryConfig struct {
 	CacheFile string
 	// OnRound is called after every round (telemetry); optional.
 	OnRound func(DiscoveryStats)
+	// CacheOnly reads CacheFile and fetches nothing (pcmctl's offline runs).
+	CacheOnly bool
 }
 
 // Defaults of DiscoveryConfig. The real participants file lists a few hundred authorisation
@@ -140,6 +142,7 @@ func newDiscoverer(cfg DiscoveryConfig, participantsCache string, log *zap.Logge
 		kick:   make(chan struct{}, 1),
 		docs:   make(map[string]discoveryDoc),
 	}
+	d.settled.Store(cfg.CacheOnly) // nothing will arrive: nothing is pending
 	d.timeoutCtx = func(ctx context.Context, _ string) (context.Context, context.CancelFunc) {
 		return context.WithTimeout(ctx, d.cfg.Timeout)
 	}

@@ -506,3 +506,26 @@ func TestDiscoveryDisabled(t *testing.T) {
 	assert.Zero(t, e.hitsOf(orgA.discovery))
 	serverOrg(t, s, "https://matls-a.example.com/token", "")
 }
+
+// TestDiscoveryCacheOnly: CacheOnly resolves from the cache file and fetches nothing.
+func TestDiscoveryCacheOnly(t *testing.T) {
+	dir := t.TempDir()
+	dcache := filepath.Join(dir, "discovery.json")
+	e := newDiscoveryEnv(t, orgA)
+	serveStandardDocs(e)
+	r := newRounds()
+	s := e.source(t, "", DiscoveryConfig{CacheFile: dcache}, r)
+	require.NoError(t, s.Start(context.Background()))
+	r.next(t)
+	require.NoError(t, s.Shutdown(context.Background()))
+	require.Equal(t, 1, e.hitsOf(orgA.discovery))
+
+	file := filepath.Join(dir, "participants.json")
+	require.NoError(t, os.WriteFile(file, e.participants, 0o600))
+	s2 := NewSource(SourceConfig{File: file, Discovery: DiscoveryConfig{Enabled: true, CacheOnly: true, Client: e.client, CacheFile: dcache}})
+	require.NoError(t, s2.Start(context.Background()))
+	require.NoError(t, s2.Shutdown(context.Background()))
+	serverOrg(t, s2, "https://matls-a.example.com/token", orgA.id)
+	assert.False(t, s2.DiscoveryPending())
+	assert.Equal(t, 1, e.hitsOf(orgA.discovery), "nothing fetched")
+}

@@ -192,12 +192,13 @@ func (s *Source) Start(ctx context.Context) error {
 		err = fmt.Errorf("directory: no participants loaded: %w", err)
 	}
 
-	if s.cfg.Refresh > 0 || s.disc != nil {
+	fetchDocs := s.disc != nil && !s.cfg.Discovery.CacheOnly
+	if s.cfg.Refresh > 0 || fetchDocs {
 		s.lifeMu.Lock()
 		if !s.stopped {
 			rctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
-			if s.disc != nil {
+			if fetchDocs {
 				// The documents are fetched in the background: Start does not wait for them.
 				s.disc.trigger()
 				wg.Go(func() { s.disc.run(rctx) })
