@@ -71,21 +71,29 @@ func buildAliases(ix *Index, docs map[string]discoveryDoc) *aliasIndex {
 		}
 	}
 	a.bases = make(map[originKey][]prefix, len(bases))
+	type keyed struct {
+		key string // the joined segments: sorts ties without joining again
+		p   prefix
+	}
 	for origin, byPath := range bases {
-		list := make([]prefix, 0, len(byPath))
-		for _, p := range byPath {
-			list = append(list, *p)
+		tmp := make([]keyed, 0, len(byPath))
+		for k, p := range byPath {
+			tmp = append(tmp, keyed{k, *p})
 			if p.org == ambiguous {
 				a.stats.ambiguous++
 			}
 			a.maxDepth = max(a.maxDepth, len(p.segs))
 		}
-		sort.Slice(list, func(i, j int) bool {
-			if len(list[i].segs) != len(list[j].segs) {
-				return len(list[i].segs) > len(list[j].segs)
+		sort.Slice(tmp, func(i, j int) bool {
+			if len(tmp[i].p.segs) != len(tmp[j].p.segs) {
+				return len(tmp[i].p.segs) > len(tmp[j].p.segs)
 			}
-			return strings.Join(list[i].segs, "/") < strings.Join(list[j].segs, "/")
+			return tmp[i].key < tmp[j].key
 		})
+		list := make([]prefix, len(tmp))
+		for i := range tmp {
+			list[i] = tmp[i].p
+		}
 		a.bases[origin] = list
 	}
 	a.stats.hosts = len(a.hosts)
