@@ -184,6 +184,16 @@ func (r rounds) next(t *testing.T) DiscoveryStats {
 	}
 }
 
+// receive waits for ch; the bound only keeps a broken build from hanging.
+func receive[T any](t *testing.T, ch <-chan T) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(time.Minute):
+		t.Fatal("nothing received")
+	}
+}
+
 // serverOrg asserts what the Source resolves a URL to ("" for nothing).
 func serverOrg(t *testing.T, s *Source, url, want string) {
 	t.Helper()

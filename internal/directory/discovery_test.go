@@ -410,12 +410,12 @@ func TestDiscoveryConcurrencyBound(t *testing.T) {
 	s := e.source(t, "", DiscoveryConfig{Concurrency: bound}, r)
 	require.NoError(t, s.Start(context.Background()))
 	for range bound {
-		<-arrived
+		receive(t, arrived)
 	}
 	for i := range n { // release one, let the next one in
 		release <- struct{}{}
 		if i+bound < n {
-			<-arrived
+			receive(t, arrived)
 		}
 	}
 	st := r.next(t)
