@@ -295,7 +295,9 @@ func (d *discoverer) round(ctx context.Context) {
 
 	d.mu.Lock()
 	for u := range d.docs {
-		if _, ok := listed[u]; !ok {
+		_, fetched := listed[u]
+		_, current := d.ix.discovery[u] // participants swapped during the round: their next round decides
+		if !fetched && !current {
 			delete(d.docs, u)
 		}
 	}
@@ -311,7 +313,7 @@ func (d *discoverer) round(ctx context.Context) {
 		sort.Strings(errs)
 		const shown = 5
 		more := len(errs) - min(len(errs), shown)
-		d.log.Warn("Directory discovery documents not fetched; keeping their last good copies",
+		d.log.Warn("Directory discovery documents not fetched; the last good copy of each, if any, is kept",
 			zap.Int("failed", st.Failed), zap.Int("refused", st.Refused), zap.Strings("first", errs[:min(len(errs), shown)]), zap.Int("more", more))
 	}
 	d.log.Debug("Directory discovery round done", zap.Int("listed", st.Listed), zap.Int("fetched", st.Fetched),

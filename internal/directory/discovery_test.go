@@ -227,7 +227,7 @@ func TestDiscoveryServerDownKeepsCachedCopy(t *testing.T) {
 	again, err := os.ReadFile(dcache)
 	require.NoError(t, err)
 	assert.Equal(t, written, again, "the last good copies stay in the cache")
-	require.Equal(t, 1, logs.FilterMessage("Directory discovery documents not fetched; keeping their last good copies").Len())
+	require.Equal(t, 1, logs.FilterMessage("Directory discovery documents not fetched; the last good copy of each, if any, is kept").Len())
 }
 
 // TestDiscoveryTimeout: a server that does not answer is abandoned when the fetch's timeout
@@ -266,7 +266,7 @@ func TestDiscoveryTimeout(t *testing.T) {
 	assert.Equal(t, 1, st.Failed)
 	assert.Equal(t, 1, st.Fetched)
 	serverOrg(t, s2, "https://matls-a.example.com/token", orgA.id)
-	msg := logs.FilterMessage("Directory discovery documents not fetched; keeping their last good copies").All()
+	msg := logs.FilterMessage("Directory discovery documents not fetched; the last good copy of each, if any, is kept").All()
 	require.Len(t, msg, 1)
 	first := msg[0].ContextMap()["first"].([]any)
 	require.Len(t, first, 1)
