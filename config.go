@@ -166,7 +166,22 @@ type DirectoryConfig struct {
 	RefreshInterval time.Duration           `mapstructure:"refresh_interval"`
 	CacheFile       string                  `mapstructure:"cache_file"` // last good copy fetched from url
 	Client          confighttp.ClientConfig `mapstructure:"client"`     // TLS, proxy_url, timeout for url
+	// Discovery reads the participants' OpenID discovery documents for the hosts of their mTLS
+	// endpoint aliases (token, PAR, registration; RFC 8705 §5), which the participants file does
+	// not list. Only with url.
+	Discovery DirectoryDiscoveryConfig `mapstructure:"discovery"`
 }
+
+// DirectoryDiscoveryConfig bounds the background fetch of the discovery documents; a zero
+// concurrency or timeout takes the default (8, 10s).
+type DirectoryDiscoveryConfig struct {
+	Enabled     bool          `mapstructure:"enabled"`
+	Concurrency int           `mapstructure:"concurrency"` // documents fetched at once
+	Timeout     time.Duration `mapstructure:"timeout"`     // per document, body included
+}
+
+// maxDiscoveryConcurrency keeps the fetch polite to the institutions' servers.
+const maxDiscoveryConcurrency = 64
 
 func (d DirectoryConfig) enabled() bool { return d.File != "" || d.URL != "" }
 
@@ -391,6 +406,12 @@ func (cfg *Config) Validate() error {
 	// after a failed start.
 	if d := cfg.Counterparts.Directory; d.RefreshInterval <= 0 {
 		add("counterparts.directory.refresh_interval", "must be positive (0 would load the Directory once and never retry), got %s", d.RefreshInterval)
+	}
+	if d := cfg.Counterparts.Directory.Discovery; d.Concurrency < 0 || d.Concurrency > maxDiscoveryConcurrency {
+		add("counterparts.directory.discovery.concurrency", "must be between 1 and %d (0: 8), got %d", maxDiscoveryConcurrency, d.Concurrency)
+	}
+	if d := cfg.Counterparts.Directory.Discovery; d.Timeout < 0 {
+		add("counterparts.directory.discovery.timeout", "must not be negative (0: 10s), got %s", d.Timeout)
 	}
 	if d := cfg.Counterparts.Directory; d.CacheFile != "" && d.URL == "" {
 		add("counterparts.directory.cache_file", "needs counterparts.directory.url (it keeps the last copy fetched from the url)")

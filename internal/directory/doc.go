@@ -74,6 +74,32 @@
 // UUID-shaped identifiers compare case-insensitively; other client_ids exactly.
 // An identifier claimed by several organisations is ambiguous and resolves nothing.
 //
+// # mTLS endpoint aliases (CLIENT spans to token, PAR and registration)
+//
+// RFC 8705 §5 lets an authorisation server publish other URLs for its endpoints where clients
+// authenticate with mutual TLS (mtls_endpoint_aliases in its discovery document). The Open
+// Finance Brasil security profile makes every token, PAR and dynamic client registration call
+// mutual TLS, and institutions often serve those on hosts of their own ("matls-…") that the
+// participants file does not list. With DiscoveryConfig.Enabled, a Source fetches the
+// OpenIDDiscoveryDocument of every Active organisation's authorisation servers in the
+// background — https only (no redirect to http), at most Concurrency at a time, each within
+// Timeout and MaxDocumentBytes, at most MaxDocuments and MaxTotalBytes a round, once after the
+// participants load and then at every refresh — and reads from each document token_endpoint,
+// pushed_authorization_request_endpoint and registration_endpoint, and the same three in
+// mtls_endpoint_aliases. A document that fails keeps its last good copy; the copies live in one
+// JSON cache file beside the participants cache (DiscoveryCacheFile), written atomically and
+// read at start, so that a restart with the servers down still resolves.
+//
+// Source.OrgByURL (and ServerOrg) consults those endpoints only for a URL the participants file
+// has no claim on at all (an ambiguous claim stays unresolved): a document is served by the
+// institution itself, so it may add hosts for its own organisation, never take one the
+// Directory assigns. Then (5) the longest endpoint URL that prefixes the URL on a segment
+// boundary (one realm per institution on a shared mTLS host), else (6) the endpoint host. An
+// endpoint base or host named by the documents of several organisations — or by one document
+// listed by several — is ambiguous and resolves nothing. The aliases are published with an
+// atomic pointer next to the Index: lookups stay lock-free and answers improve as documents
+// arrive; Source.DiscoveryPending reports whether the first round has ended.
+//
 // # Keeping it current
 //
 // Source loads the file from a URL (conditional GET with ETag, capped body, atomic cache copy)

@@ -54,3 +54,40 @@ func FuzzParseAndResolve(f *testing.F) {
 		_ = ix.Name(id)
 	})
 }
+
+// FuzzDiscoveryAliases: a discovery document or cache file of any shape never panics, and an
+// alias resolves only to an organisation of the participants file that lists the document.
+func FuzzDiscoveryAliases(f *testing.F) {
+	participants := []byte("[" + org(idA, "Active", []string{"https://api.x.example/open-banking/a"},
+		[]string{"https://auth.x.example/.well-known/openid-configuration"}) + "]")
+	const docURL = "https://auth.x.example/.well-known/openid-configuration"
+	f.Add([]byte(`{"token_endpoint":"https://auth.x.example/token","mtls_endpoint_aliases":{"token_endpoint":"https://matls.x.example/t"}}`), "https://matls.x.example/t/x")
+	f.Add([]byte(`{"mtls_endpoint_aliases":{"registration_endpoint":"matls.x.example:8443/./r/../r"}}`), "https://MATLS.x.example.:8443/r")
+	f.Add([]byte(`{"mtls_endpoint_aliases":null,"token_endpoint":"http://[::1]:0/"}`), "//[::1]/")
+	f.Add([]byte(`{"version":1,"documents":{"x":{"token_endpoint":"https://h/t"}}}`), "https://h/t")
+	f.Fuzz(func(t *testing.T, data []byte, rawURL string) {
+		ix, err := Parse(participants)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs := map[string]discoveryDoc{}
+		if doc, err := parseDiscovery(data); err == nil {
+			if len(doc.endpoints()) == 0 {
+				t.Fatal("a document without endpoints was accepted")
+			}
+			docs[docURL] = doc
+		}
+		if cached, err := decodeDiscoveryCache(data); err == nil {
+			for u, d := range cached {
+				docs[u] = d
+			}
+		}
+		u, ok := parseURL(rawURL)
+		if !ok {
+			return
+		}
+		if id, ok := buildAliases(ix, docs).orgByURL(u); ok && id != idA {
+			t.Fatalf("resolved %q to %q, not the organisation listing the document", rawURL, id)
+		}
+	})
+}

@@ -20,6 +20,10 @@ type Index struct {
 	asHosts  map[string]claim
 	apiHosts map[string]claim
 
+	// discovery maps each OpenIDDiscoveryDocument URL of an Active organisation to its claim
+	// (ambiguous when several organisations list it): what the discovery fetcher reads.
+	discovery map[string]claim
+
 	maxDepth int // most segments in any base: the URL path is split that far only
 	stats    Stats
 }
@@ -108,25 +112,39 @@ func (ix *Index) OrgByURL(rawURL string) (orgID string, ok bool) {
 	if !valid {
 		return "", false
 	}
+	c, claimed := ix.lookupURL(u)
+	if !claimed {
+		return "", false
+	}
+	return ix.orgOf(c)
+}
+
+// lookupURL applies the four rules of OrgByURL. claimed is true as soon as a rule finds a
+// claim, an ambiguous one included: the mTLS aliases are consulted only for URLs the
+// participants file says nothing about.
+func (ix *Index) lookupURL(u parsedURL) (c claim, claimed bool) {
+	if ix == nil {
+		return 0, false
+	}
 	origin := originKey{u.scheme, u.host, u.port}
 	apiBases, asBases := ix.apiBases[origin], ix.asBases[origin]
 	if len(apiBases)+len(asBases) > 0 {
 		var buf [8]string
 		segs := splitSegments(u.path, ix.maxDepth, buf[:0])
 		if c, found := longestPrefix(apiBases, segs); found {
-			return ix.orgOf(c)
+			return c, true
 		}
 		if c, found := longestPrefix(asBases, segs); found {
-			return ix.orgOf(c)
+			return c, true
 		}
 	}
 	if c, found := ix.asHosts[u.host]; found {
-		return ix.orgOf(c)
+		return c, true
 	}
 	if c, found := ix.apiHosts[u.host]; found {
-		return ix.orgOf(c)
+		return c, true
 	}
-	return "", false
+	return 0, false
 }
 
 func (ix *Index) orgOf(c claim) (string, bool) {
@@ -206,10 +224,11 @@ type builder struct {
 func newBuilder() *builder {
 	return &builder{
 		ix: &Index{
-			byID:     make(map[string]claim),
-			ids:      make(map[string]claim),
-			asHosts:  make(map[string]claim),
-			apiHosts: make(map[string]claim),
+			byID:      make(map[string]claim),
+			ids:       make(map[string]claim),
+			asHosts:   make(map[string]claim),
+			apiHosts:  make(map[string]claim),
+			discovery: make(map[string]claim),
 		},
 		apiBases: make(map[originKey]map[string]*prefix),
 		asBases:  make(map[originKey]map[string]*prefix),
@@ -412,4 +431,14 @@ func lowerASCII(s string) string {
 		}
 	}
 	return s
+}
+
+// addDiscovery records the discovery document URL of an authorisation server, for the mTLS
+// alias fetcher. The URL is kept as written (trimmed): it is what will be fetched.
+func (b *builder) addDiscovery(raw string, c claim) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" || len(raw) > maxURLLen {
+		return
+	}
+	addClaim(b.ix.discovery, raw, c)
 }

@@ -155,6 +155,7 @@ func (b *builder) add(o *rawOrg) bool {
 		for _, as := range o.AuthorisationServers {
 			if as.OpenIDDiscoveryDocument != "" {
 				b.addASURL(as.OpenIDDiscoveryDocument, true, c)
+				b.addDiscovery(as.OpenIDDiscoveryDocument, c)
 			}
 			if as.Issuer != "" {
 				b.addASURL(as.Issuer, false, c)

@@ -50,6 +50,9 @@ type SourceConfig struct {
 	Logger    *zap.Logger
 	OnLoad    func(source string, st Stats, err error) // optional: called after every load attempt (telemetry)
 	MaxBytes  int64                                    // cap on a document's size; 0 = DefaultMaxBytes
+	// Discovery reads the authorisation servers' discovery documents for their mTLS endpoint
+	// aliases (RFC 8705 §5) in the background; see DiscoveryConfig.
+	Discovery DiscoveryConfig
 }
 
 // Source keeps an Index current from a file and/or a URL. Lookups read the current Index with
@@ -67,6 +70,7 @@ type Source struct {
 	client *http.Client
 	url    string // cfg.URL without userinfo, for logs and errors
 	idx    atomic.Pointer[Index]
+	disc   *discoverer // nil unless Discovery.Enabled
 
 	loadMu   sync.Mutex // serialises loads and guards what follows
 	from     string     // source of the current Index, "" before the first
@@ -101,6 +105,9 @@ func NewSource(cfg SourceConfig) *Source {
 	if u, err := url.Parse(cfg.URL); err == nil && cfg.URL != "" {
 		s.url = u.Redacted()
 	}
+	if cfg.Discovery.Enabled {
+		s.disc = newDiscoverer(cfg.Discovery, cfg.CacheFile, s.log)
+	}
 	return s
 }
 
@@ -110,10 +117,49 @@ func NewSource(cfg SourceConfig) *Source {
 func (s *Source) Index() *Index { return s.idx.Load() }
 
 // ServerOrg and ClientOrg let a Source serve as the mapping package's CounterpartResolver: they
-// resolve with the current Index and return "" when it does not know.
+// resolve with the current Index and return "" when it does not know. ServerOrg also consults
+// the mTLS endpoint aliases of the discovery documents (when Discovery is enabled) for a URL the
+// participants file has no claim on: see OrgByURL.
 func (s *Source) ServerOrg(rawURL string) string {
-	id, _ := s.Index().OrgByURL(rawURL)
+	id, _ := s.OrgByURL(rawURL)
 	return id
+}
+
+// OrgByURL resolves the organisation serving a URL we called: the participants Index first
+// (Index.OrgByURL; a base or host it finds ambiguous stays unresolved), then, for a URL it has no
+// claim on at all, the endpoints of the discovery documents — token, PAR and registration, their
+// mtls_endpoint_aliases included — by the longest endpoint base, then the host, each claimed by
+// exactly one organisation. Lock-free; documents still loading simply resolve nothing yet.
+func (s *Source) OrgByURL(rawURL string) (orgID string, ok bool) {
+	u, valid := parseURL(rawURL)
+	if !valid {
+		return "", false
+	}
+	ix := s.Index()
+	if c, claimed := ix.lookupURL(u); claimed {
+		return ix.orgOf(c)
+	}
+	if s.disc == nil {
+		return "", false
+	}
+	return s.disc.orgByURL(u)
+}
+
+// DiscoveryPending reports whether discovery is enabled and no round over loaded participants
+// has ended yet: a token, PAR or registration host unresolved now may resolve once it has.
+func (s *Source) DiscoveryPending() bool {
+	return s.disc != nil && !s.disc.settled.Load()
+}
+
+// DiscoveryStats returns the counts of the last ended discovery round (zero before the first,
+// or without Discovery).
+func (s *Source) DiscoveryStats() DiscoveryStats {
+	if s.disc == nil {
+		return DiscoveryStats{}
+	}
+	s.disc.mu.Lock()
+	defer s.disc.mu.Unlock()
+	return s.disc.stats
 }
 
 // ClientOrg: see ServerOrg.
@@ -138,24 +184,42 @@ func (s *Source) Start(ctx context.Context) error {
 	if s.cfg.File == "" && s.cfg.URL == "" {
 		return errors.New("directory: neither a file nor a url is configured")
 	}
+	if s.disc != nil {
+		s.disc.loadCache() // a local file: the first Index resolves with the last good documents
+	}
 	err := s.load(ctx)
 	if err != nil {
 		err = fmt.Errorf("directory: no participants loaded: %w", err)
 	}
 
-	if s.cfg.Refresh > 0 {
+	fetchDocs := s.disc != nil && !s.cfg.Discovery.CacheOnly
+	if s.cfg.Refresh > 0 || fetchDocs {
 		s.lifeMu.Lock()
 		if !s.stopped {
 			rctx, cancel := context.WithCancel(context.Background())
-			s.stop, s.done = cancel, make(chan struct{})
-			go s.refreshLoop(rctx, s.done)
+			var wg sync.WaitGroup
+			if fetchDocs {
+				// The documents are fetched in the background: Start does not wait for them.
+				s.disc.trigger()
+				wg.Go(func() { s.disc.run(rctx) })
+			}
+			if s.cfg.Refresh > 0 {
+				wg.Go(func() { s.refreshLoop(rctx) })
+			}
+			done := make(chan struct{})
+			go func() {
+				wg.Wait()
+				close(done)
+			}()
+			s.stop, s.done = cancel, done
 		}
 		s.lifeMu.Unlock()
 	}
 	return err
 }
 
-// Shutdown stops the background refresh and waits for it (an in-flight fetch is cancelled),
+// Shutdown stops the background refresh and discovery and waits for them (in-flight fetches are
+// cancelled),
 // or until ctx is done. It is safe to call more than once, and without Start.
 func (s *Source) Shutdown(ctx context.Context) error {
 	s.lifeMu.Lock()
@@ -175,8 +239,7 @@ func (s *Source) Shutdown(ctx context.Context) error {
 	}
 }
 
-func (s *Source) refreshLoop(ctx context.Context, done chan struct{}) {
-	defer close(done)
+func (s *Source) refreshLoop(ctx context.Context) {
 	t := time.NewTimer(s.nextRefresh())
 	defer t.Stop()
 	for {
@@ -196,6 +259,9 @@ func (s *Source) refreshLoop(ctx context.Context, done chan struct{}) {
 				s.log.Warn("Directory refresh failed; keeping the last good participants",
 					zap.Error(err), zap.String("loaded_from", from), zap.Duration("age", age))
 			}
+		}
+		if s.disc != nil {
+			s.disc.trigger() // the documents are re-read every refresh, changed participants or not
 		}
 		t.Reset(s.nextRefresh())
 	}
@@ -433,6 +499,9 @@ func (s *Source) install(source, location string, data []byte) error {
 		return fmt.Errorf("%w (%d entries skipped)", errNoOrgs, st.Skipped)
 	}
 	s.idx.Store(ix)
+	if s.disc != nil {
+		s.disc.useIndex(ix)
+	}
 	s.sum, s.from, s.loadedAt = sum, source, time.Now()
 	s.etag, s.lastMod = "", ""
 	s.log.Info("Directory participants loaded",
