@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configauth"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.uber.org/zap"
 
 	"github.com/pcm-otel/pcmexporter/internal/directory"
@@ -99,6 +101,22 @@ func (cfg *Config) NewDirectory(ctx context.Context, host component.Host, set co
 		// where the Source's redirect policy cannot strip them: follow no redirect at all.
 		client.CheckRedirect = pcmapi.RefuseRedirects
 	}
+	// Discovery documents (mTLS endpoint aliases) only with a Directory URL: file-only setups
+	// and pcmctl's offline mode stay offline.
+	disc := directory.DiscoveryConfig{
+		Enabled:     dc.Discovery.Enabled && dc.URL != "",
+		Concurrency: dc.Discovery.Concurrency,
+		Timeout:     dc.Discovery.Timeout,
+	}
+	if disc.Enabled {
+		// Every participant's host receives these requests: never the Directory's credentials.
+		docClient := dc.Client
+		docClient.Auth = configoptional.None[configauth.Config]()
+		docClient.Headers = nil
+		if disc.Client, err = docClient.ToClient(ctx, host.GetExtensions(), set); err != nil {
+			return nil, fmt.Errorf("counterparts.directory.client: %w", err)
+		}
+	}
 	logger := set.Logger
 	if logger == nil {
 		logger = zap.NewNop()
@@ -109,6 +127,7 @@ func (cfg *Config) NewDirectory(ctx context.Context, host component.Host, set co
 		Client:    client,
 		Refresh:   refresh,
 		CacheFile: dc.CacheFile,
+		Discovery: disc,
 		Logger:    logger, // the source logs each new index and each failed refresh
 	}), nil
 }

@@ -47,6 +47,9 @@ func createDefaultConfig() component.Config {
 			Directory: DirectoryConfig{
 				RefreshInterval: time.Hour,
 				Client:          directoryClientConfig(),
+				// The participants' OpenID discovery documents, for the mTLS endpoint aliases of
+				// token, PAR and registration (RFC 8705 §5), which the participants file lacks.
+				Discovery: DirectoryDiscoveryConfig{Enabled: true, Concurrency: 8, Timeout: 10 * time.Second},
 			},
 		},
 		// Off by default; when on, 1 % of the reports, 15 minutes after delivery, at 2
