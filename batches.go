@@ -89,7 +89,7 @@ func (e *pcmExporter) buildBatches(td ptrace.Traces) batches {
 				switch result.Outcome {
 				case mapping.OutcomeReport:
 					if problems := e.validator.Validate(&report, now); len(problems) > 0 {
-						if e.resolver.loading() && onlyCounterpartMissing(&report, problems) {
+						if onlyCounterpartMissing(&report, problems) && e.resolver.waiting(&report) {
 							if b.waiting == nil {
 								b.waiting = &pendingReports{}
 							}

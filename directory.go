@@ -15,6 +15,7 @@ import (
 
 	"github.com/pcm-otel/pcmexporter/internal/directory"
 	"github.com/pcm-otel/pcmexporter/internal/pcmapi"
+	"github.com/pcm-otel/pcmexporter/mapping"
 )
 
 // directoryCredentials reports whether the Directory client sends credentials of its own: an
@@ -38,11 +39,25 @@ type directoryResolver struct {
 	source atomic.Pointer[directory.Source]
 }
 
-// loading reports whether a Directory is configured and has not loaded its participants yet:
-// a counterpart it cannot name now may be named once it has.
-func (d *directoryResolver) loading() bool {
+// waiting reports whether the Directory may still name the counterpart of r, which it cannot
+// name now: its participants are not loaded yet, or r is a CLIENT call to a token, PAR or
+// registration endpoint — possibly on an mTLS alias host — while the first round of discovery
+// documents is still running.
+func (d *directoryResolver) waiting(r *mapping.Report) bool {
 	s := d.source.Load()
-	return s != nil && s.Index() == nil
+	switch {
+	case s == nil:
+		return false
+	case s.Index() == nil:
+		return true
+	}
+	return r.Role == mapping.RoleClient && aliasedEndpoints[r.Endpoint] && s.DiscoveryPending()
+}
+
+// aliasedEndpoints are the templates whose calls may go to an authorisation server's mTLS
+// endpoint aliases (RFC 8705 §5), known only from its discovery document.
+var aliasedEndpoints = map[string]bool{
+	"/token": true, "/pushed-authorization-request": true, "/register": true, "/register/{clientId}": true,
 }
 
 func (d *directoryResolver) ServerOrg(rawURL string) string {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -80,4 +81,35 @@ func TestShippedDirectoryFixtureResolvesAgainstPCMSim(t *testing.T) {
 	assert.Equal(t, bancoAurora, got[0].ServerOrgID)
 	assert.Equal(t, "https://api.bancoaurora.example/opbk", got[0].EndpointURIPrefix)
 	assert.Equal(t, pcmsim.StatusUnpaired, got[0].Status, "accepted, waiting for Banco Aurora's own report")
+}
+
+// TestDirectoryDiscoveryResolvesMTLSAliasesAgainstPCMSim: with only a Directory URL configured,
+// CLIENT calls to an authorisation server's mTLS endpoint aliases (RFC 8705 §5: hosts that only
+// its OpenID discovery document names, not the participants file) are reported with that
+// organisation as serverOrgId. pcmsim serves the participants file and the discovery documents;
+// a report that arrives while the first round of documents is still running waits for it
+// instead of being dead-lettered.
+func TestDirectoryDiscoveryResolvesMTLSAliasesAgainstPCMSim(t *testing.T) {
+	sim, a, _ := startSimConfigured(t, bankB, func(c *pcmsim.Config) {
+		c.Participants = []pcmsim.Participant{{
+			OrgID: bankB, Name: "Banco B",
+			APIBases:    []string{"https://api.banco-b-dir.example/opbk/open-banking/accounts/v2/accounts"},
+			AuthServers: []pcmsim.AuthServer{{Host: "auth.banco-b-dir.example", MTLSHost: "matls-auth.banco-b-dir.example"}},
+		}}
+	}, func(cfg *pcmexporter.Config, sim *pcmsim.Server, caFile string) {
+		cfg.Counterparts.Hosts = nil
+		cfg.Counterparts.Directory.URL = sim.DirectoryURL()
+		cfg.Counterparts.Directory.Client.TLS.CAFile = caFile
+		cfg.RetryConfig.InitialInterval = 20 * time.Millisecond
+		cfg.RetryConfig.MaxInterval = 100 * time.Millisecond
+	})
+	token := clientCall("POST", "https://matls-auth.banco-b-dir.example/token", 200)
+	par := clientCall("POST", "https://matls-auth.banco-b-dir.example/par", 201)
+	balances := clientCall("GET", "https://api.banco-b-dir.example/opbk/open-banking/accounts/v2/accounts/acc-1/balances", 200)
+	a.push(t, token, par, balances)
+	for _, c := range []spanSpec{token, par, balances} {
+		got := sim.FindReports(pcmsim.ReportFilter{FapiInteractionID: c.interactionID})
+		require.Len(t, got, 1, c.url)
+		assert.Equal(t, bankB, got[0].ServerOrgID, c.url)
+	}
 }

@@ -50,6 +50,18 @@ func startSim(t *testing.T, mutate func(*pcmexporter.Config)) (sim *pcmsim.Serve
 // startSimWith is startSim with the second organisation's id.
 func startSimWith(t *testing.T, orgBID string, mutate func(*pcmexporter.Config)) (sim *pcmsim.Server, a, b institution) {
 	t.Helper()
+	return startSimConfigured(t, orgBID, nil, func(cfg *pcmexporter.Config, _ *pcmsim.Server, _ string) {
+		if mutate != nil {
+			mutate(cfg)
+		}
+	})
+}
+
+// startSimConfigured is startSimWith with a say on the simulator's configuration too; mutate
+// also gets the running simulator and the CA file that trusts it.
+func startSimConfigured(t *testing.T, orgBID string, simMutate func(*pcmsim.Config),
+	mutate func(cfg *pcmexporter.Config, sim *pcmsim.Server, caFile string)) (sim *pcmsim.Server, a, b institution) {
+	t.Helper()
 	orgA := pcmsim.Org{Name: "banco_a", OrgID: ourOrg, SoftwareStatementID: ourSS, ClientID: "client-a"}
 	orgB := pcmsim.Org{Name: "banco_b", OrgID: orgBID, SoftwareStatementID: "7d3c1b2a-9e8f-4a6b-8c5d-4e3f2a1b0c9d", ClientID: "client-b"}
 	pki, err := pcmsim.NewDevPKI(orgA, orgB)
@@ -59,6 +71,9 @@ func startSimWith(t *testing.T, orgBID string, mutate func(*pcmexporter.Config))
 	simCfg, err := pki.Config()
 	require.NoError(t, err)
 	simCfg.RateLimit = -1
+	if simMutate != nil {
+		simMutate(&simCfg)
+	}
 	sim, err = pcmsim.New(simCfg)
 	require.NoError(t, err)
 	require.NoError(t, sim.Start(context.Background()))
@@ -78,9 +93,7 @@ func startSimWith(t *testing.T, orgBID string, mutate func(*pcmexporter.Config))
 		cfg.Counterparts.Hosts = map[string]string{"api.banco-b.example": counterpart}
 		cfg.DeadLetter.Path = filepath.Join(t.TempDir(), "dead.jsonl")
 		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]() // synchronous: a push returns once PCM answered
-		if mutate != nil {
-			mutate(cfg)
-		}
+		mutate(cfg, sim, filepath.Join(dir, pcmsim.CACertFile))
 		require.NoError(t, cfg.Validate())
 		tt := componenttest.NewTelemetry()
 		t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })

@@ -15,7 +15,9 @@
 //     POST /report-api/v1/opendata/report, GET /report-api/v1/private/report/{fapiInteractionId}
 //     (Bearer token required), and the simulator control endpoints under /sim/ (no auth):
 //     GET /sim/summary, GET /sim/reports, GET /sim/discarded, GET /sim/stats,
-//     GET|POST /sim/faults, POST /sim/reset.
+//     GET|POST /sim/faults, POST /sim/reset; with Config.Participants, a simulated Directory
+//     (no auth): GET /directory/participants and each authorisation server's OpenID discovery
+//     document with its mTLS endpoint aliases.
 //
 // Reconciliation is synchronous: an accepted report is stored as PAIRED, PAIRED_INCONSISTENT,
 // UNPAIRED or SINGLE as soon as the POST returns (the real PCM is eventually consistent).

@@ -72,6 +72,8 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(p, "/sim/"):
 		s.handleSim(w, r)
+	case strings.HasPrefix(p, "/directory/"):
+		s.handleDirectory(w, r)
 	case p == private || p == PrivateReportPath:
 		s.countReport(s.postReports(w, r, APIPrivate))
 	case p == OpendataReportPath:

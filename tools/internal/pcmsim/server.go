@@ -51,6 +51,9 @@ type Config struct {
 	ClosingDelay time.Duration
 	// Faults is the initial fault injection (counted from New).
 	Faults Faults
+	// Participants, if any, are served as a Directory participants file at
+	// /directory/participants, with their authorisation servers' OpenID discovery documents.
+	Participants []Participant
 	// Logger receives request logs at debug level (default: no logging).
 	Logger *zap.Logger
 	// Now is the clock (default time.Now); tests use it for token expiry and report age.
