@@ -76,7 +76,7 @@ func TestMissingDoesNotAllocateWhenNothingIsMissing(t *testing.T) {
 
 // TestTokenID: PCM's tokenId of a token (docs/pcm-rules.md §6): the first 72 bits of
 // SHA-256(token + pepper), base64url, 12 characters. The vector was computed independently:
-// printf '%s' 'eyJhbGciOiJQUzI1NiJ9.test-token''pepper-0123456789abcdef' | sha256sum →
+// printf '%s' 'eyJhbGciOiJQUzI1NiJ9.test-token”pepper-0123456789abcdef' | sha256sum →
 // first 9 bytes, base64url.
 func TestTokenID(t *testing.T) {
 	got := TokenID("eyJhbGciOiJQUzI1NiJ9.test-token", "pepper-0123456789abcdef")
