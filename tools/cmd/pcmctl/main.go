@@ -46,6 +46,8 @@ Commands:
   status ID                 show PCM's report for a fapiInteractionId
   token                     get a token with the configured mTLS certificate (never printed)
   endpoints [-diff FILE]    show the endpoint catalog, or compare it with a file
+  additional-info           the additionalInfo keys PCM obliges, and (-metrics URL) the reports
+                            the collector sent without one
 
 Flags (accepted before or after the command):
   -config FILE     collector configuration (YAML); ${env:VAR}, ${VAR} and ${file:PATH} are
@@ -65,11 +67,12 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"validate":  validateCommand,
-	"replay":    replayCommand,
-	"status":    statusCommand,
-	"token":     tokenCommand,
-	"endpoints": endpointsCommand,
+	"validate":        validateCommand,
+	"replay":          replayCommand,
+	"status":          statusCommand,
+	"token":           tokenCommand,
+	"endpoints":       endpointsCommand,
+	"additional-info": additionalInfoCommand,
 }
 
 // cli is the state shared by the commands: output streams and the global flags.
