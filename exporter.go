@@ -182,27 +182,20 @@ func (e *pcmExporter) shutdown(ctx context.Context) error {
 // deadLetterUnsent dead-letters the reports that were waiting for a retry in the in-memory
 // queue when the collector stopped: exporterhelper drops them without a word.
 func (e *pcmExporter) deadLetterUnsent() {
-	for _, td := range e.inRetry.drain() {
-		b := e.buildBatches(td)
-		e.flushCounts(&b.counts)
-		e.writeDeadLetters(b.dead)
-		var held []heldReport
-		for _, api := range []mapping.API{mapping.APIPrivate, mapping.APIOpendata} {
-			if p := b.pending[api]; p != nil {
-				held = appendHeld(held, api, p, 0)
-			}
+	f := e.newFates()
+	n := 0
+	for _, b := range e.inRetry.drain() {
+		for i := range b.records {
+			f.deadLettered(&b.records[i], deadletter.StageShutdown,
+				"the collector stopped while the report waited for a retry in the in-memory sending queue")
 		}
-		if b.waiting != nil {
-			held = appendHeld(held, mapping.APIPrivate, b.waiting, 0)
-		}
-		if len(held) == 0 {
-			continue
-		}
-		e.logger.Error("The collector stopped while reports waited for a retry in the in-memory sending queue; they are dead-lettered. "+
-			"Configure sending_queue.storage (file_storage) to keep them across restarts.", zap.Int("reports", len(held)))
-		e.deadLetterHeld(held, deadletter.StageShutdown,
-			"the collector stopped while the report waited for a retry in the in-memory sending queue")
+		n += len(b.records)
 	}
+	if n > 0 {
+		e.logger.Error("The collector stopped while reports waited for a retry in the in-memory sending queue; they are dead-lettered. "+
+			"Configure sending_queue.storage (file_storage) to keep them across restarts.", zap.Int("reports", n))
+	}
+	f.flush()
 }
 
 func userAgent(info component.BuildInfo) string {

@@ -229,6 +229,7 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 	out.API = APIPrivate
 	out.Role = role
 	var fixes Fixes
+	var query string // Result.CounterpartQuery
 	out.FapiInteractionID = m.interactionID(&named, spanAttrMap)
 	security := res.kind == resMatched && res.class == ClassSecurity
 	if role == RoleClient {
@@ -238,7 +239,9 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 			out.ServerOrgID = m.hostOrg(&a, &u, haveURL)
 		}
 		if out.ServerOrgID == "" && m.resolver != nil && haveURL {
-			out.ServerOrgID = m.resolver.ServerOrg(u.raw)
+			if out.ServerOrgID = m.resolver.ServerOrg(u.raw); out.ServerOrgID == "" {
+				query = u.raw
+			}
 		}
 		if security && out.ServerOrgID == "" {
 			return skipped(SkipUnknownCounterpart)
@@ -261,7 +264,9 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 		out.ClientOrgID = pickPlain(named.clientOrg, fromResource.clientOrg)
 		if out.ClientOrgID == "" && m.resolver != nil {
 			if caller := pickPlain(named.callerID, fromResource.callerID); caller != "" {
-				out.ClientOrgID = m.resolver.ClientOrg(caller)
+				if out.ClientOrgID = m.resolver.ClientOrg(caller); out.ClientOrgID == "" {
+					query = caller
+				}
 			}
 		}
 		out.ServerOrgID = m.orgID
@@ -269,7 +274,7 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 			return skipped(SkipUnknownCounterpart)
 		}
 	}
-	result := Result{Outcome: OutcomeReport, Fixes: fixes}
+	result := Result{Outcome: OutcomeReport, Fixes: fixes, CounterpartQuery: query}
 	if res.kind == resUnlisted {
 		result.Outcome = OutcomeUnlisted
 	}

@@ -117,10 +117,14 @@ func (b *Backlog) FailingSince(k Key) (time.Time, bool) {
 	return p.failingSince, ok
 }
 
-// Done forgets a report: accepted, discarded or dead-lettered.
-func (b *Backlog) Done(k Key) {
+// Done forgets reports: accepted, discarded or dead-lettered.
+func (b *Backlog) Done(keys ...Key) {
 	b.mu.Lock()
-	delete(b.pending, k)
+	if len(b.pending) > 0 { // nearly always empty: most reports are accepted at the first try
+		for _, k := range keys {
+			delete(b.pending, k)
+		}
+	}
 	b.mu.Unlock()
 }
 

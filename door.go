@@ -1,0 +1,100 @@
+package pcmexporter // import "github.com/pcm-otel/pcmexporter"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/pcm-otel/pcmexporter/internal/deadletter"
+	"github.com/pcm-otel/pcmexporter/mapping"
+)
+
+// convert is the door: it maps every span right away and hands exporterhelper only the
+// reports. Spans that are not reports are counted and dropped here; reports PCM would
+// certainly discard are dead-lettered here. The checks that depend on the time of sending
+// (PCM's 7-day limit, clocks ahead) run when the report is sent (see send).
+func (e *pcmExporter) convert(_ context.Context, td ptrace.Traces) (xexporterhelper.Request, error) {
+	b := &reportBatch{}
+	f := e.newFates()
+	var report mapping.Report
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		resource := rs.Resource()
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			if b.records == nil {
+				b.records = make([]record, 0, spans.Len())
+			}
+			for k := 0; k < spans.Len(); k++ {
+				span := spans.At(k)
+				report = mapping.Report{AdditionalInfo: report.AdditionalInfo[:0]}
+				result := e.mapper.Map(resource, span, &report)
+				switch result.Outcome {
+				case mapping.OutcomeReport:
+					f.fixed(&result, report.Endpoint)
+					rec := newRecord(&report, span.TraceID(), span.SpanID())
+					if problems := e.validator.Validate(&report, time.Time{}); len(problems) > 0 {
+						if !e.waitsForDirectory(&report, &result, problems) {
+							f.deadLettered(&rec, deadletter.StageInvalid, mapping.JoinProblems(problems))
+							continue
+						}
+						rec.lookup = result.CounterpartQuery
+					}
+					b.records = append(b.records, rec)
+				case mapping.OutcomeUnlisted:
+					f.fixed(&result, report.Endpoint)
+					rec := newRecord(&report, span.TraceID(), span.SpanID())
+					f.deadLettered(&rec, deadletter.StageUnlisted, "Unlisted endpoint: "+report.Endpoint)
+				default:
+					f.skipped(result.SkipReason)
+				}
+			}
+		}
+	}
+	f.flush()
+	return b, nil
+}
+
+// waitsForDirectory reports whether the report lacks nothing but a counterpart that the
+// Directory, not loaded yet, may name once it is: it is queued and asked again when sent.
+func (e *pcmExporter) waitsForDirectory(r *mapping.Report, result *mapping.Result, problems []mapping.Problem) bool {
+	return result.CounterpartQuery != "" && e.resolver.loading() && onlyCounterpartMissing(r, problems)
+}
+
+// onlyCounterpartMissing reports whether the report lacks nothing but the counterpart's
+// OrganisationId: serverOrgId of a CLIENT report, clientOrgId of a SERVER report.
+func onlyCounterpartMissing(r *mapping.Report, problems []mapping.Problem) bool {
+	counterpart := counterpartField(r)
+	for _, p := range problems {
+		if p.Type != mapping.ProblemMissingProperty || p.Field != counterpart {
+			return false
+		}
+	}
+	return true
+}
+
+func counterpartField(r *mapping.Report) string {
+	if r.Role == mapping.RoleServer {
+		return "clientOrgId"
+	}
+	return "serverOrgId"
+}
+
+// resolveWaiting asks the Directory again for the counterpart of a waiting report. ok is
+// false while the participants are still not loaded.
+func (e *pcmExporter) resolveWaiting(rec *record) (ok bool) {
+	if e.resolver.loading() {
+		return false
+	}
+	if rec.report.Role == mapping.RoleServer {
+		rec.report.ClientOrgID = e.resolver.ClientOrg(rec.lookup)
+	} else {
+		rec.report.ServerOrgID = e.resolver.ServerOrg(rec.lookup)
+	}
+	rec.lookup = ""
+	return true
+}
