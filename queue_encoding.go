@@ -53,6 +53,10 @@ const (
 	valMap
 )
 
+// minRecordBytes is the least a record takes (flags, ids, one byte per other field): it bounds
+// what a damaged count may make the decoder allocate.
+const minRecordBytes = 1 + 16 + 8 + 13
+
 // maxValueDepth bounds nested additionalInfo values (mapping encodes deeper ones as null).
 const maxValueDepth = 32
 
@@ -315,6 +319,9 @@ func unmarshalBatch(data []byte) (*reportBatch, error) {
 		d.strings[i] = string(d.bytes(d.count()))
 	}
 	n := d.count()
+	if n > len(d.data)/minRecordBytes {
+		return nil, fmt.Errorf("%d reports cannot fit in %d bytes", n, len(d.data))
+	}
 	base := d.varint()
 	b := &reportBatch{records: make([]record, n)}
 	for i := range b.records {

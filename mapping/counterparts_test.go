@@ -72,3 +72,32 @@ func TestCounterpartResolverIsAskedLast(t *testing.T) {
 		})
 	}
 }
+
+// TestCounterpartQueryIsWhatTheResolverCouldNotAnswer: the exporter asks the Directory again
+// with it once the Directory has loaded.
+func TestCounterpartQueryIsWhatTheResolverCouldNotAnswer(t *testing.T) {
+	m := newTestMapper(t, func(c *Config) { c.Counterparts = &fakeResolver{} })
+	unknownURL := "https://api.unknown.example/open-banking/accounts/v2/accounts"
+	for _, tc := range []struct {
+		name  string
+		kind  ptrace.SpanKind
+		attrs map[string]any
+		want  string
+	}{
+		{"client: unanswered URL", ptrace.SpanKindClient, clientAttrs(unknownURL), unknownURL},
+		{"client: answered", ptrace.SpanKindClient, clientAttrs("https://api.directory-only.example/opbk/open-banking/accounts/v2/accounts"), ""},
+		{"client: not asked", ptrace.SpanKindClient, clientAttrs("https://" + bankBHost + "/open-banking/accounts/v2/accounts"), ""},
+		{"server: unanswered caller", ptrace.SpanKindServer,
+			merge(serverAttrs("/open-banking/accounts/v2/accounts"), map[string]any{"pcm.client_org_id": nil, "pcm.caller_id": "stranger"}), "stranger"},
+		{"server: answered caller", ptrace.SpanKindServer,
+			merge(serverAttrs("/open-banking/accounts/v2/accounts"), map[string]any{"pcm.client_org_id": nil, "pcm.caller_id": "client-of-directory-org"}), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, span := mkSpan(t, tc.kind, tc.attrs)
+			var r Report
+			got := m.Map(res, span, &r)
+			assert.Equal(t, OutcomeReport, got.Outcome)
+			assert.Equal(t, tc.want, got.CounterpartQuery)
+		})
+	}
+}
