@@ -3,9 +3,9 @@ package pcmexporter
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -16,23 +16,35 @@ import (
 	"github.com/pcm-otel/pcmexporter/internal/metadata"
 )
 
-// leanReports answers every report POST with ACCEPTED for each item without decoding the
-// body, so that the benchmark measures the exporter, not the fake server.
-func leanReports(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	n := bytes.Count(body, []byte(`"endpoint":`))
-	out := make([]byte, 0, 48*n+2)
-	out = append(out, '[')
-	for i := range n {
-		if i > 0 {
-			out = append(out, ',')
+// leanPCM answers every report POST with ACCEPTED for each item, reusing its buffers, so
+// that the benchmark measures the exporter, not the fake server.
+type leanPCM struct {
+	mu      sync.Mutex
+	body    bytes.Buffer
+	answers map[int][]byte
+}
+
+func (l *leanPCM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.body.Reset()
+	_, _ = l.body.ReadFrom(r.Body)
+	n := bytes.Count(l.body.Bytes(), []byte(`"endpoint":`))
+	out, ok := l.answers[n]
+	if !ok {
+		out = append(out, '[')
+		for i := range n {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, `{"reportId":"r-`...)
+			out = strconv.AppendInt(out, int64(i), 10)
+			out = append(out, `","status":"ACCEPTED"}`...)
 		}
-		out = append(out, `{"reportId":"r-`...)
-		out = strconv.AppendInt(out, int64(i), 10)
-		out = append(out, `","status":"ACCEPTED"}`...)
+		out = append(out, ']')
+		l.answers[n] = out
 	}
-	out = append(out, ']')
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = []string{"application/json"}
 	_, _ = w.Write(out)
 }
 
@@ -57,7 +69,7 @@ func benchSpans() ptrace.Traces {
 // encoding, POST and response parsing included. ns/span and B/span are per span.
 func BenchmarkPush5000(b *testing.B) {
 	pcm := newFakePCM(b)
-	pcm.api.Config.Handler = http.HandlerFunc(leanReports)
+	pcm.api.Config.Handler = &leanPCM{answers: map[int][]byte{}}
 	cfg := pcm.config()
 	cfg.DeadLetter.Path = ""
 	exp, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
