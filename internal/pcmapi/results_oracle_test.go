@@ -37,7 +37,6 @@ func parseResultsJSON(body []byte, token string) (results []ItemResult, ok bool)
 	return results, true
 }
 
-
 // FuzzParseResults: the hand-written scanner reads every body exactly as encoding/json does.
 func FuzzParseResults(f *testing.F) {
 	for _, seed := range []string{
