@@ -27,6 +27,7 @@ type outcomeCounts struct {
 	rejected map[rejection]int64
 	accepted map[slaClass]int64
 	fixes    map[mapping.Fix]int64
+	days     sla.Classifier
 }
 
 type rejection struct{ source, reason string }
@@ -49,7 +50,8 @@ func (c *outcomeCounts) accept(transaction, accepted time.Time) {
 	if c.accepted == nil {
 		c.accepted = map[slaClass]int64{}
 	}
-	c.accepted[slaClass{sla.TransactionDay(transaction), sla.Classify(transaction, accepted), sla.ClassifyStrict(transaction, accepted)}]++
+	day, deadline, strict := c.days.Classify(transaction, accepted)
+	c.accepted[slaClass{day, deadline, strict}]++
 }
 
 func (c *outcomeCounts) add(api mapping.API, role mapping.Role, outcome int, n int64) {

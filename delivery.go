@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -134,7 +135,9 @@ func (e *pcmExporter) hold(f *fates, held, recs []*record, cause retryCause) []*
 // and returns the reports not yet delivered. Items PCM's answer did not confirm are returned
 // too, without stopping.
 func (e *pcmExporter) send(ctx context.Context, api mapping.API, recs []*record, f *fates) (held []*record, retryErr, permanentErr error) {
-	items := encodeReports(recs)
+	enc := encodeReports(recs)
+	defer encodings.Put(enc)
+	items := enc.items
 	path := e.pathOf(api)
 	for start := 0; start < len(items); {
 		end := min(start+e.cfg.MaxBatchSize, len(items))
@@ -173,17 +176,25 @@ func (e *pcmExporter) send(ctx context.Context, api mapping.API, recs []*record,
 	return held, nil, permanentErr
 }
 
-// encodeReports encodes the reports back to back in one buffer, one slice of it per report.
-func encodeReports(recs []*record) [][]byte {
-	buf := make([]byte, 0, 512*len(recs))
-	items := make([][]byte, len(recs))
-	for i, rec := range recs {
-		start := len(buf)
-		buf = mapping.AppendJSON(buf, &rec.report)
+// encodedReports are reports encoded back to back in one buffer, one slice of it per report.
+// pcmapi copies them into the request body, so they are reused once sent.
+type encodedReports struct {
+	buf   []byte
+	items [][]byte
+}
+
+var encodings = sync.Pool{New: func() any { return new(encodedReports) }}
+
+func encodeReports(recs []*record) *encodedReports {
+	enc := encodings.Get().(*encodedReports)
+	enc.buf, enc.items = enc.buf[:0], enc.items[:0]
+	for _, rec := range recs {
+		start := len(enc.buf)
+		enc.buf = mapping.AppendJSON(enc.buf, &rec.report)
 		// When buf grows, earlier items keep pointing at the old array, which still holds their bytes.
-		items[i] = buf[start:len(buf):len(buf)]
+		enc.items = append(enc.items, enc.buf[start:len(enc.buf):len(enc.buf)])
 	}
-	return items
+	return enc
 }
 
 // logRetryCause logs what an operator must fix for retries to succeed; transient causes are

@@ -26,9 +26,21 @@ type fates struct {
 	dead    []deadletter.Entry
 	done    []sla.Key // accepted, discarded or dead-lettered: out of the SLA backlog
 	watched []watch.Report
+	// inBacklog says whether reports of this push may be in the SLA backlog: only a retry
+	// puts them there, and nearly always it is empty.
+	inBacklog bool
 }
 
-func (e *pcmExporter) newFates() *fates { return &fates{e: e, now: e.now()} }
+func (e *pcmExporter) newFates() *fates {
+	return &fates{e: e, now: e.now(), inBacklog: e.backlog.Len() > 0}
+}
+
+// settled takes a report out of the SLA backlog.
+func (f *fates) settled(rec *record) {
+	if f.inBacklog {
+		f.done = append(f.done, rec.key())
+	}
+}
 
 // retryCause says why a report goes back to the queue.
 type retryCause uint8
@@ -59,7 +71,7 @@ func (f *fates) accepted(rec *record) {
 	api := rec.api()
 	f.counts.add(api, rec.role(), outcomeAccepted, 1)
 	f.counts.accept(rec.report.Timestamp, f.now)
-	f.done = append(f.done, rec.key())
+	f.settled(rec)
 	if f.e.watcher != nil && api == mapping.APIPrivate {
 		f.watched = append(f.watched, watch.Report{InteractionID: rec.report.FapiInteractionID, Endpoint: rec.report.Endpoint, Method: rec.report.HTTPMethod})
 	}
@@ -70,7 +82,7 @@ func (f *fates) discarded(rec *record, r pcmapi.ItemResult) {
 	api := rec.api()
 	f.counts.add(api, rec.role(), outcomeDiscarded, 1)
 	f.counts.reject(sourcePCM, r.Message)
-	f.done = append(f.done, rec.key())
+	f.settled(rec)
 	f.e.sampled.Warn("PCM discarded a report; it is kept in the dead letter and will not be resent as it is",
 		zap.String("api", api.String()), zap.String("message", r.Message), zap.String("endpoint", rec.report.Endpoint))
 	f.dead = append(f.dead, f.entry(rec, deadletter.StageDiscarded, r.Message, r.ReportID))
@@ -90,7 +102,7 @@ func (f *fates) deadLettered(rec *record, stage deadletter.Stage, reason string)
 	default:
 		f.counts.add(api, rec.role(), outcomeFailed, 1)
 	}
-	f.done = append(f.done, rec.key())
+	f.settled(rec)
 	f.dead = append(f.dead, f.entry(rec, stage, reason, ""))
 }
 
@@ -104,6 +116,7 @@ func (f *fates) retried(rec *record, cause retryCause) {
 		f.counts.add(rec.api(), rec.role(), outcomeWaiting, 1)
 	}
 	f.e.backlog.Pending([]sla.Key{rec.key()}, []time.Time{rec.report.Timestamp}, f.now)
+	f.inBacklog = true
 }
 
 // undecodable: a persistent-queue entry the exporter cannot read. Its bytes go to the dead
