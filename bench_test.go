@@ -101,3 +101,74 @@ func (e *pcmExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	}
 	return e.push(ctx, req)
 }
+
+// BenchmarkDoorSkip is the cost of a span that is not a report (internal, database,
+// messaging) at the door: mapped, counted, dropped.
+func BenchmarkDoorSkip(b *testing.B) {
+	pcm := newFakePCM(b)
+	cfg := pcm.config()
+	cfg.DeadLetter.Path = ""
+	exp, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+	require.NoError(b, err)
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for i := range 1000 {
+		s := spans.AppendEmpty()
+		s.SetName("span")
+		switch i % 3 {
+		case 0:
+			s.SetKind(ptrace.SpanKindInternal)
+			s.Attributes().PutStr("code.function", "handle")
+		case 1:
+			s.SetKind(ptrace.SpanKindClient)
+			s.Attributes().PutStr("db.system", "postgresql")
+			s.Attributes().PutStr("db.query.text", "SELECT 1")
+			s.Attributes().PutStr("server.address", "db.internal")
+		default:
+			s.SetKind(ptrace.SpanKindProducer)
+			s.Attributes().PutStr("messaging.system", "kafka")
+			s.Attributes().PutStr("messaging.destination.name", "payments")
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		req, _ := exp.convert(context.Background(), td)
+		if req.ItemsCount() != 0 {
+			b.Fatal("a report")
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/span")
+}
+
+// BenchmarkQueueBytes compares what the persistent queue stores per report with what it
+// stored per span before reports were made at the door (OTLP proto with its context, as
+// exporterhelper's traces encoding writes it).
+func BenchmarkQueueBytes(b *testing.B) {
+	pcm := newFakePCM(b)
+	cfg := pcm.config()
+	cfg.DeadLetter.Path = ""
+	exp, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+	require.NoError(b, err)
+	for _, size := range []int{1, 100, 5000} {
+		b.Run(strconv.Itoa(size), func(b *testing.B) {
+			n := size
+			td := ptrace.NewTraces()
+			benchSpans().ResourceSpans().At(0).CopyTo(td.ResourceSpans().AppendEmpty())
+			td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool { n--; return n < 0 })
+			spans := td.SpanCount()
+			otlp, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+			require.NoError(b, err)
+			var size int
+			for b.Loop() {
+				req, _ := exp.convert(context.Background(), td)
+				data, err := queueEncoding{}.Marshal(context.Background(), req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size = len(data)
+			}
+			b.ReportMetric(float64(len(otlp))/float64(spans), "otlp-bytes/span")
+			b.ReportMetric(float64(size)/float64(spans), "queue-bytes/report")
+		})
+	}
+}

@@ -26,9 +26,6 @@ func (e *pcmExporter) convert(_ context.Context, td ptrace.Traces) (xexporterhel
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
-			if b.records == nil {
-				b.records = make([]record, 0, spans.Len())
-			}
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
 				report = mapping.Report{AdditionalInfo: report.AdditionalInfo[:0]}
@@ -43,6 +40,9 @@ func (e *pcmExporter) convert(_ context.Context, td ptrace.Traces) (xexporterhel
 							continue
 						}
 						rec.lookup = result.CounterpartQuery
+					}
+					if b.records == nil { // at the first report: a batch without any allocates nothing
+						b.records = make([]record, 0, spans.Len()-k)
 					}
 					b.records = append(b.records, rec)
 				case mapping.OutcomeUnlisted:
