@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pcm-otel/pcmexporter/internal/pcmconfig"
 )
 
 // validConfig is a configuration that passes Validate; each row of the agreement test changes
@@ -120,7 +122,7 @@ func TestValidateAgreesWithMapping(t *testing.T) {
 			cfg := validConfig()
 			tt.set(cfg)
 			validateErr := cfg.Validate()
-			_, _, applyErr := cfg.Mapping(nil)
+			_, _, applyErr := pcmconfig.Mapping(cfg, nil)
 
 			if tt.wantKey == "" {
 				require.NoError(t, validateErr)

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 
 	"github.com/pcm-otel/pcmexporter/internal/metadata"
+	"github.com/pcm-otel/pcmexporter/internal/pcmconfig"
 )
 
 // NewFactory creates the factory of the pcm exporter.
@@ -40,8 +41,8 @@ func createDefaultConfig() component.Config {
 		},
 		PrivateReportPath:  "/report-api/v1/private/report/",
 		OpendataReportPath: "/report-api/v1/opendata/report",
-		MaxBatchSize:       maxItemsPerPOST,
-		DeadLetter:         defaultDeadLetterConfig(),
+		MaxBatchSize:       pcmconfig.MaxItemsPerPOST,
+		DeadLetter:         pcmconfig.DefaultDeadLetterConfig(),
 		Counterparts: CounterpartsConfig{
 			ServerOrgIDAttribute: "pcm.server_org_id",
 			ClientOrgIDAttribute: "pcm.client_org_id",
@@ -80,7 +81,7 @@ func defaultQueueConfig() exporterhelper.QueueBatchConfig {
 	b := exporterhelper.NewDefaultBatchConfig()
 	b.FlushTimeout = 5 * time.Second
 	b.MinSize = 1000
-	b.MaxSize = maxItemsPerPOST
+	b.MaxSize = pcmconfig.MaxItemsPerPOST
 	q.Batch = configoptional.Some(b)
 	return q
 }

@@ -1,4 +1,4 @@
-package pcmexporter // import "github.com/pcm-otel/pcmexporter"
+package pcmconfig // import "github.com/pcm-otel/pcmexporter/internal/pcmconfig"
 
 import (
 	"fmt"
@@ -11,9 +11,9 @@ import (
 
 const day = 24 * time.Hour
 
-// defaultDeadLetterConfig: 100 MB files, 10 rotated files kept, so at most 1.1 GB of disk;
+// DefaultDeadLetterConfig: 100 MB files, 10 rotated files kept, so at most 1.1 GB of disk;
 // no age limit, no compression.
-func defaultDeadLetterConfig() DeadLetterConfig {
+func DefaultDeadLetterConfig() DeadLetterConfig {
 	return DeadLetterConfig{MaxSizeMB: deadletter.DefaultMaxSizeMB, MaxBackups: deadletter.DefaultMaxBackups}
 }
 
@@ -40,8 +40,8 @@ func (c DeadLetterConfig) validate() []error {
 	return errs
 }
 
-// writerOptions are the dead-letter writer's options for this configuration.
-func (c DeadLetterConfig) writerOptions(logger *zap.Logger) deadletter.Options {
+// WriterOptions are the dead-letter writer's options for this configuration.
+func (c DeadLetterConfig) WriterOptions(logger *zap.Logger) deadletter.Options {
 	return deadletter.Options{
 		MaxSizeMB:  c.MaxSizeMB,
 		MaxBackups: c.MaxBackups,
