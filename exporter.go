@@ -134,9 +134,7 @@ func (e *pcmExporter) start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	if w := e.cfg.ReconciliationWatch; w.Enabled {
-		e.watcher = watch.New(watch.Config{
-			SampleRatio: w.SampleRatio, Delay: w.Delay, Rate: w.RateLimit, MaxPending: w.MaxPending, Attempts: w.Attempts,
-		}, e.lookupReport, e.onReconciliation)
+		e.watcher = watch.New(pcmconfig.WatchSettings(w), e.lookupReport, e.onReconciliation)
 		e.watcher.Start()
 	}
 	return nil

@@ -18,17 +18,12 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	"github.com/pcm-otel/pcmexporter/internal/watch"
 	"github.com/pcm-otel/pcmexporter/mapping"
 )
 
 // MaxItemsPerPOST is PCM's limit of items in one report array.
 const MaxItemsPerPOST = 5000
-
-// Bounds of reconciliation_watch.rate_limit: the watcher waits 1s/rate_limit between lookups.
-const (
-	minWatchRate = 0.001 // one lookup every ~17 minutes; far smaller rates overflow the wait
-	maxWatchRate = 300   // PCM's rate limit, shared with the reports
-)
 
 // Environment selects the default PCM API and token URLs.
 type Environment string
@@ -178,6 +173,11 @@ type AttributesConfig struct {
 	CallerID             string   `mapstructure:"caller_id"`
 	CorrelationID        string   `mapstructure:"correlation_id"`
 	AdditionalInfoPrefix string   `mapstructure:"additional_info_prefix"`
+}
+
+// WatchSettings are the reconciliation watcher's settings for this configuration.
+func WatchSettings(w WatchConfig) watch.Config {
+	return watch.Config{SampleRatio: w.SampleRatio, Delay: w.Delay, Rate: w.RateLimit, MaxPending: w.MaxPending, Attempts: w.Attempts}
 }
 
 // DeadLetterConfig keeps what PCM will never accept as it is.
@@ -397,22 +397,8 @@ func (cfg *Config) Validate() error {
 		add("counterparts.directory.cache_file", "needs counterparts.directory.url (it keeps the last copy fetched from the url)")
 	}
 	if w := cfg.ReconciliationWatch; w.Enabled {
-		if !(w.SampleRatio > 0 && w.SampleRatio <= 1) { // written so that NaN fails too
-			add("reconciliation_watch.sample_ratio", "must be in (0, 1], got %v", w.SampleRatio)
-		}
-		if w.Delay < 0 {
-			add("reconciliation_watch.delay", "must not be negative, got %s", w.Delay)
-		}
-		// The watcher waits 1s/rate_limit between lookups: +Inf or NaN would not wait at all,
-		// a tiny rate overflows the wait. PCM's 300 req/s is shared with the reports.
-		if !(w.RateLimit >= minWatchRate && w.RateLimit <= maxWatchRate) {
-			add("reconciliation_watch.rate_limit", "must be between %v and %v lookups per second, got %v", minWatchRate, maxWatchRate, w.RateLimit)
-		}
-		if w.MaxPending < 1 {
-			add("reconciliation_watch.max_pending", "must be at least 1, got %d", w.MaxPending)
-		}
-		if w.Attempts < 1 {
-			add("reconciliation_watch.attempts", "must be at least 1, got %d", w.Attempts)
+		for _, p := range WatchSettings(w).Check() {
+			add("reconciliation_watch."+p.Key, "%s", p.Message)
 		}
 	}
 	errs = append(errs, cfg.DeadLetter.validate()...)
