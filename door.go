@@ -4,12 +4,45 @@ import (
 	"context"
 	"time"
 
+	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/pcm-otel/pcmexporter/internal/deadletter"
 	"github.com/pcm-otel/pcmexporter/mapping"
 )
+
+// doorTraces makes the reports before exporterhelper sees the spans, and does not call it at
+// all when there is none: a persistent queue would otherwise store an empty entry for every
+// batch of spans that holds no report.
+type doorTraces struct {
+	exporter.Traces
+	exp *pcmExporter
+}
+
+func (d doorTraces) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	req, err := d.exp.convert(ctx, td)
+	if err != nil || req.ItemsCount() == 0 {
+		return err
+	}
+	return d.Traces.ConsumeTraces(context.WithValue(ctx, madeAtTheDoor{}, &handoff{req}), td)
+}
+
+// madeAtTheDoor is the context key of the reports doorTraces made, for converted to take.
+type madeAtTheDoor struct{}
+
+type handoff struct{ req xexporterhelper.Request }
+
+// converted is exporterhelper's converter: it takes the reports doorTraces made (once: the
+// context may outlive the call in the queue) and makes them itself otherwise.
+func (e *pcmExporter) converted(ctx context.Context, td ptrace.Traces) (xexporterhelper.Request, error) {
+	if h, ok := ctx.Value(madeAtTheDoor{}).(*handoff); ok && h.req != nil {
+		req := h.req
+		h.req = nil
+		return req, nil
+	}
+	return e.convert(ctx, td)
+}
 
 // convert is the door: it maps every span right away and hands exporterhelper only the
 // reports. Spans that are not reports are counted and dropped here; reports PCM would

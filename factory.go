@@ -113,7 +113,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 		return nil, err
 	}
 	// The request-based helper is experimental upstream; go.mod pins it (see README, Delivery).
-	return xexporterhelper.NewTracesRequest(ctx, set, exp.convert, exp.push,
+	helper, err := xexporterhelper.NewTracesRequest(ctx, set, exp.converted, exp.push,
 		exporterhelper.WithStart(exp.start),
 		exporterhelper.WithShutdown(exp.shutdown),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
@@ -123,4 +123,8 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 		exporterhelper.WithRetry(helperRetryConfig(c.RetryConfig)),
 		xexporterhelper.WithQueueBatch(c.QueueConfig, xexporterhelper.QueueBatchSettings{Encoding: queueEncoding{}}),
 	)
+	if err != nil {
+		return nil, err
+	}
+	return doorTraces{Traces: helper, exp: exp}, nil
 }

@@ -113,6 +113,8 @@ func TestPersistentQueueHoldsReportsAcrossARestart(t *testing.T) {
 		serverCall("POST", "/open-banking/consents/v3/consents", 201), {kind: ptrace.SpanKindServer, method: "GET", path: "/health", status: 200},
 		clientCall("GET", accountsURL, 200),
 	}
+	require.NoError(t, consume(traces(spanSpec{kind: ptrace.SpanKindInternal, method: "GET"})))
+	assert.Empty(t, store.queued(), "spans without a report leave the queue alone")
 	require.NoError(t, consume(traces(specs...)))
 	entries := store.queued()
 	require.Len(t, entries, 1, "one ConsumeTraces, one queue entry")
