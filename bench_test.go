@@ -92,16 +92,6 @@ func benchPush(exp *pcmExporter, td ptrace.Traces) error {
 	return exp.pushTraces(context.Background(), td)
 }
 
-// pushTraces is what exporterhelper does with td without a sending queue: the door, then one
-// push.
-func (e *pcmExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	req, err := e.convert(ctx, td)
-	if err != nil {
-		return err
-	}
-	return e.push(ctx, req)
-}
-
 // BenchmarkDoorSkip is the cost of a span that is not a report (internal, database,
 // messaging) at the door: mapped, counted, dropped.
 func BenchmarkDoorSkip(b *testing.B) {

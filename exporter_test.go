@@ -43,6 +43,16 @@ func startExporter(t *testing.T, cfg *Config) (*pcmExporter, *componenttest.Tele
 	return exp, tt
 }
 
+// pushTraces is what exporterhelper does with td without a sending queue: the door, then one
+// push.
+func (e *pcmExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	req, err := e.convert(ctx, td)
+	if err != nil {
+		return err
+	}
+	return e.push(ctx, req)
+}
+
 func reportAttrs(api, role, outcome string) attribute.Set {
 	return exporterSet(attribute.String("api", api), attribute.String("role", role), attribute.String("outcome", outcome))
 }
