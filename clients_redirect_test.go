@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 
 	"github.com/pcm-otel/pcmexporter/internal/pcmapi"
+	"github.com/pcm-otel/pcmexporter/internal/pcmconfig"
 )
 
 // redirectTarget is where the redirects of these tests point: a TLS server that records every
@@ -61,10 +62,11 @@ func TestPCMClientsFollowNoRedirect(t *testing.T) {
 			cfg.ClientConfig.Endpoint = api.URL
 			cfg.ClientConfig.TLS.CAFile = ""
 			cfg.ClientConfig.TLS.InsecureSkipVerify = true // httptest's own certificate
-			clients, err := cfg.NewPCMClients(context.Background(), componenttest.NewNopHost(), componenttest.NewNopTelemetrySettings(), ClientHooks{})
+			clients, err := pcmconfig.NewPCMClients(context.Background(), cfg, componenttest.NewNopHost(), componenttest.NewNopTelemetrySettings(), pcmconfig.ClientHooks{})
 			require.NoError(t, err)
 			t.Cleanup(clients.Close)
-			for name, hc := range map[string]*http.Client{"api": clients.apiHTTP, "token": clients.tokenHTTP} {
+			apiHTTP, tokenHTTP := clients.HTTPClients()
+			for name, hc := range map[string]*http.Client{"api": apiHTTP, "token": tokenHTTP} {
 				require.NotNil(t, hc.CheckRedirect, name)
 				assert.ErrorIs(t, hc.CheckRedirect(nil, nil), http.ErrUseLastResponse, name)
 			}
@@ -87,7 +89,7 @@ func TestPCMClientsFollowNoRedirect(t *testing.T) {
 			cfg.Token.URL = newRedirector(t, code, target.URL+"/token/").URL + "/token/"
 			cfg.Token.TLS.CAFile = ""
 			cfg.Token.TLS.InsecureSkipVerify = true
-			clients, err = cfg.NewPCMClients(context.Background(), componenttest.NewNopHost(), componenttest.NewNopTelemetrySettings(), ClientHooks{})
+			clients, err = pcmconfig.NewPCMClients(context.Background(), cfg, componenttest.NewNopHost(), componenttest.NewNopTelemetrySettings(), pcmconfig.ClientHooks{})
 			require.NoError(t, err)
 			t.Cleanup(clients.Close)
 			_, err = clients.Tokens.Token(context.Background())

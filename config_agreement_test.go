@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pcm-otel/pcmexporter/internal/pcmconfig"
 )
 
 // validConfig is a configuration that passes Validate; each row of the agreement test changes
@@ -23,7 +25,7 @@ func validConfig() *Config {
 const orgB = "9b2c6c1e-2f4d-4a8b-9c0d-1e2f3a4b5c6d"
 
 // TestValidateAgreesWithMapping feeds the same settings to Validate and to the code that
-// applies them (Config.Mapping: endpoints_file, security_endpoints, counterparts.hosts). Every
+// applies them (pcmconfig.Mapping: endpoints_file, security_endpoints, counterparts.hosts). Every
 // setting Validate accepts builds the mapper, and every setting the mapper refuses is refused
 // by Validate with a message naming the key.
 func TestValidateAgreesWithMapping(t *testing.T) {
@@ -120,7 +122,7 @@ func TestValidateAgreesWithMapping(t *testing.T) {
 			cfg := validConfig()
 			tt.set(cfg)
 			validateErr := cfg.Validate()
-			_, _, applyErr := cfg.Mapping(nil)
+			_, _, applyErr := pcmconfig.Mapping(cfg, nil)
 
 			if tt.wantKey == "" {
 				require.NoError(t, validateErr)

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/pcm-otel/pcmexporter/internal/metadata"
+	"github.com/pcm-otel/pcmexporter/internal/pcmconfig"
 )
 
 func loadConfig(t *testing.T, name string) (*Config, error) {
@@ -39,8 +40,8 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, createDefaultConfig(), cfg, "an empty section is the default config")
 
 	assert.Equal(t, EnvironmentSandbox, cfg.Environment)
-	assert.Equal(t, "https://api.pcm.sandbox.openfinancebrasil.org.br", cfg.APIEndpoint())
-	assert.Equal(t, "https://auth.pcm.sandbox.openfinancebrasil.org.br/token/", cfg.TokenURL())
+	assert.Equal(t, "https://api.pcm.sandbox.openfinancebrasil.org.br", pcmconfig.APIEndpoint(cfg))
+	assert.Equal(t, "https://auth.pcm.sandbox.openfinancebrasil.org.br/token/", pcmconfig.TokenURL(cfg))
 	assert.Equal(t, "/report-api/v1/private/report/", cfg.PrivateReportPath)
 	assert.Equal(t, "/report-api/v1/opendata/report", cfg.OpendataReportPath)
 	assert.Equal(t, 5000, cfg.MaxBatchSize)
@@ -66,7 +67,7 @@ func TestFullConfig(t *testing.T) {
 	require.NoError(t, confmap.Validate(cfg))
 
 	assert.Equal(t, EnvironmentProduction, cfg.Environment)
-	assert.Equal(t, "https://pcm.example.com:8443", cfg.APIEndpoint())
+	assert.Equal(t, "https://pcm.example.com:8443", pcmconfig.APIEndpoint(cfg))
 	assert.Equal(t, 45*time.Second, cfg.ClientConfig.Timeout)
 	assert.Equal(t, "/etc/pcm/api-ca.pem", cfg.ClientConfig.TLS.CAFile)
 	v, ok := cfg.ClientConfig.Headers.Get("X-Institution")
@@ -117,7 +118,7 @@ func TestFullConfig(t *testing.T) {
 	assert.Equal(t, "file_storage", q.StorageID.String())
 	assert.Equal(t, 72*time.Hour, cfg.RetryConfig.MaxElapsedTime)
 
-	mc := cfg.mappingConfig(nil)
+	mc := pcmconfig.MappingConfig(cfg, nil)
 	assert.Equal(t, "peer.org_id", mc.Attributes.ServerOrgID)
 	assert.Equal(t, "caller.org_id", mc.Attributes.ClientOrgID)
 	assert.Equal(t, "app.software_statement_id", mc.Attributes.ClientSSID)
@@ -131,8 +132,8 @@ func TestMinimalConfigUsesEnvironmentDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, confmap.Validate(cfg))
 	cfg.Environment = EnvironmentProduction
-	assert.Equal(t, "https://api.pcm.openfinancebrasil.org.br", cfg.APIEndpoint())
-	assert.Equal(t, "https://auth.pcm.openfinancebrasil.org.br/token/", cfg.TokenURL())
+	assert.Equal(t, "https://api.pcm.openfinancebrasil.org.br", pcmconfig.APIEndpoint(cfg))
+	assert.Equal(t, "https://auth.pcm.openfinancebrasil.org.br/token/", pcmconfig.TokenURL(cfg))
 }
 
 func TestInvalidConfigs(t *testing.T) {
@@ -277,7 +278,7 @@ func TestHostsKeysInEveryDocumentedForm(t *testing.T) {
 		"https://api.banco-d.example:8443/": "9b2c6c1e-2f4d-4a8b-9c0d-1e2f3a4b5c6d",
 		"10.0.0.7:443":                      "9b2c6c1e-2f4d-4a8b-9c0d-1e2f3a4b5c6d",
 	}, cfg.Counterparts.Hosts)
-	_, _, err = cfg.Mapping(nil)
+	_, _, err = pcmconfig.Mapping(cfg, nil)
 	require.NoError(t, err)
 }
 

@@ -88,14 +88,14 @@ func TestRetryBudgetRunsOutIntoTheDeadLetter(t *testing.T) {
 	call := clientCall("GET", accountsURL, 200)
 	td := traces(call)
 	err := exp.pushTraces(context.Background(), td)
-	var failed consumererror.Traces
+	var failed *heldError
 	require.ErrorAs(t, err, &failed)
 
 	exp.now = func() time.Time { return start.Add(59 * time.Minute) }
-	require.ErrorAs(t, exp.pushTraces(context.Background(), failed.Data()), &failed, "inside the budget: retried")
+	require.ErrorAs(t, exp.push(context.Background(), failed.left), &failed, "inside the budget: retried")
 
 	exp.now = func() time.Time { return start.Add(61 * time.Minute) }
-	err = exp.pushTraces(context.Background(), failed.Data())
+	err = exp.push(context.Background(), failed.left)
 	require.True(t, consumererror.IsPermanent(err), "given up: %v", err)
 
 	dead, err := deadletter.Read(cfg.DeadLetter.Path)
@@ -219,14 +219,14 @@ func TestAnswersThatAreNotPCMsConfirmNothing(t *testing.T) {
 			pcm.setAnswer(tt.answer)
 			specs := []spanSpec{clientCall("GET", accountsURL, 200), clientCall("GET", accountsURL, 200), clientCall("GET", accountsURL, 200)}
 			err := exp.pushTraces(context.Background(), traces(specs...))
-			var failed consumererror.Traces
+			var failed *heldError
 			require.ErrorAs(t, err, &failed)
 			require.False(t, consumererror.IsPermanent(err))
-			require.Equal(t, len(tt.retry), failed.Data().SpanCount())
+			require.Equal(t, len(tt.retry), failed.left.ItemsCount())
 
 			pcm.setAnswer(nil)
 			before := len(pcm.delivered()[privatePath])
-			require.NoError(t, exp.pushTraces(context.Background(), failed.Data()))
+			require.NoError(t, exp.push(context.Background(), failed.left))
 			resent := pcm.delivered()[privatePath][before:]
 			require.Len(t, resent, len(tt.retry))
 			for i, idx := range tt.retry {

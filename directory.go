@@ -3,34 +3,15 @@ package pcmexporter // import "github.com/pcm-otel/pcmexporter"
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync/atomic"
-	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/config/configauth"
-	"go.opentelemetry.io/collector/config/confighttp"
-	"go.opentelemetry.io/collector/config/configoptional"
 	"go.uber.org/zap"
 
 	"github.com/pcm-otel/pcmexporter/internal/directory"
-	"github.com/pcm-otel/pcmexporter/internal/pcmapi"
+	"github.com/pcm-otel/pcmexporter/internal/pcmconfig"
 	"github.com/pcm-otel/pcmexporter/mapping"
 )
-
-// directoryCredentials reports whether the Directory client sends credentials of its own: an
-// auth extension or an Authorization header. The public Directory needs neither.
-func directoryCredentials(c confighttp.ClientConfig) bool {
-	if c.Auth.HasValue() {
-		return true
-	}
-	for name := range c.Headers.Iter {
-		if strings.EqualFold(name, "Authorization") {
-			return true
-		}
-	}
-	return false
-}
 
 // directoryResolver lets the mapper, built when the exporter is created, ask the Directory
 // source, which needs the collector's extensions for its HTTP client and so exists only after
@@ -60,6 +41,19 @@ var aliasedEndpoints = map[string]bool{
 	"/token": true, "/pushed-authorization-request": true, "/register": true, "/register/{clientId}": true,
 }
 
+// ServerOrgPending: the participants are not loaded yet, or discovery documents are still
+// arriving (they may name an mTLS alias host).
+func (d *directoryResolver) ServerOrgPending(string) bool {
+	s := d.source.Load()
+	return s != nil && (s.Index() == nil || s.DiscoveryPending())
+}
+
+// ClientOrgPending: the participants are not loaded yet.
+func (d *directoryResolver) ClientOrgPending(string) bool {
+	s := d.source.Load()
+	return s != nil && s.Index() == nil
+}
+
 func (d *directoryResolver) ServerOrg(rawURL string) string {
 	if s := d.source.Load(); s != nil {
 		return s.ServerOrg(rawURL)
@@ -80,10 +74,10 @@ func (d *directoryResolver) ClientOrg(callerID string) string {
 // (retried, up to PCM's 7-day limit).
 func (e *pcmExporter) startDirectory(ctx context.Context, host component.Host) error {
 	cfg := e.cfg.Counterparts.Directory
-	if !cfg.enabled() {
+	if !cfg.Enabled() {
 		return nil
 	}
-	src, err := e.cfg.NewDirectory(ctx, host, e.settings.TelemetrySettings, cfg.RefreshInterval)
+	src, err := pcmconfig.NewDirectory(ctx, e.cfg, host, e.settings.TelemetrySettings, cfg.RefreshInterval)
 	if err != nil {
 		return err
 	}
@@ -97,52 +91,4 @@ func (e *pcmExporter) startDirectory(ctx context.Context, host component.Host) e
 			zap.Duration("refresh_interval", cfg.RefreshInterval), zap.Error(err))
 	}
 	return nil
-}
-
-// NewDirectory builds (without starting) the Directory source counterparts.directory
-// describes, refreshing every refresh (0: load once); nil when none is configured. The
-// exporter and pcmctl share it so that they resolve counterparts alike.
-func (cfg *Config) NewDirectory(ctx context.Context, host component.Host, set component.TelemetrySettings, refresh time.Duration) (*directory.Source, error) {
-	dc := cfg.Counterparts.Directory
-	if !dc.enabled() {
-		return nil, nil
-	}
-	client, err := dc.Client.ToClient(ctx, host.GetExtensions(), set)
-	if err != nil {
-		return nil, fmt.Errorf("counterparts.directory.client: %w", err)
-	}
-	if directoryCredentials(dc.Client) {
-		// The transport adds these credentials to every request, a redirected one included,
-		// where the Source's redirect policy cannot strip them: follow no redirect at all.
-		client.CheckRedirect = pcmapi.RefuseRedirects
-	}
-	// Discovery documents (mTLS endpoint aliases) only with a Directory URL: file-only setups
-	// and pcmctl's offline mode stay offline.
-	disc := directory.DiscoveryConfig{
-		Enabled:     dc.Discovery.Enabled && dc.URL != "",
-		Concurrency: dc.Discovery.Concurrency,
-		Timeout:     dc.Discovery.Timeout,
-	}
-	if disc.Enabled {
-		// Every participant's host receives these requests: never the Directory's credentials.
-		docClient := dc.Client
-		docClient.Auth = configoptional.None[configauth.Config]()
-		docClient.Headers = nil
-		if disc.Client, err = docClient.ToClient(ctx, host.GetExtensions(), set); err != nil {
-			return nil, fmt.Errorf("counterparts.directory.client: %w", err)
-		}
-	}
-	logger := set.Logger
-	if logger == nil {
-		logger = zap.NewNop()
-	}
-	return directory.NewSource(directory.SourceConfig{
-		File:      dc.File,
-		URL:       dc.URL,
-		Client:    client,
-		Refresh:   refresh,
-		CacheFile: dc.CacheFile,
-		Discovery: disc,
-		Logger:    logger, // the source logs each new index and each failed refresh
-	}), nil
 }

@@ -81,11 +81,11 @@ func TestDirectoryURLDownKeepsRunningAndCatchesUp(t *testing.T) {
 	known := clientCall("GET", "https://api.banco-b-dir.example/opbk/open-banking/accounts/v2/accounts", 200)
 	known.serverOrg = bankB // named by an attribute: no need to wait for the Directory
 	err := exp.pushTraces(context.Background(), traces(call, known))
-	var failed consumererror.Traces
+	var failed *heldError
 	require.ErrorAs(t, err, &failed)
 	require.False(t, consumererror.IsPermanent(err))
 	assert.ErrorIs(t, err, errWaitingForDirectory)
-	assert.Equal(t, 1, failed.Data().SpanCount(), "only the report waiting for the Directory goes back")
+	assert.Equal(t, 1, failed.left.ItemsCount(), "only the report waiting for the Directory goes back")
 	assert.Len(t, pcm.delivered()[privatePath], 1)
 	dead, err := deadletter.Read(cfg.DeadLetter.Path)
 	require.NoError(t, err)
@@ -99,7 +99,7 @@ func TestDirectoryURLDownKeepsRunningAndCatchesUp(t *testing.T) {
 	src := exp.resolver.source.Load()
 	require.NotNil(t, src)
 	require.Eventually(t, func() bool { return src.Index().Stats().Organisations == 2 }, 10*time.Second, 10*time.Millisecond)
-	require.NoError(t, exp.pushTraces(context.Background(), failed.Data()))
+	require.NoError(t, exp.push(context.Background(), failed.left))
 	items := pcm.delivered()[privatePath]
 	require.Len(t, items, 2)
 	assert.Equal(t, bankB, items[1]["serverOrgId"])

@@ -17,6 +17,7 @@ import (
 	"github.com/pcm-otel/pcmexporter/internal/directory"
 	"github.com/pcm-otel/pcmexporter/internal/metadata"
 	"github.com/pcm-otel/pcmexporter/internal/pcmapi"
+	"github.com/pcm-otel/pcmexporter/internal/pcmconfig"
 	"github.com/pcm-otel/pcmexporter/internal/sla"
 	"github.com/pcm-otel/pcmexporter/internal/watch"
 	"github.com/pcm-otel/pcmexporter/mapping"
@@ -39,7 +40,7 @@ type pcmExporter struct {
 	now       func() time.Time
 
 	// set in start
-	clients    *PCMClients
+	clients    *pcmconfig.PCMClients
 	deadLetter *deadletter.Writer
 	watcher    *watch.Watcher    // nil unless reconciliation_watch.enabled
 	directory  *directory.Source // nil unless counterparts.directory is set
@@ -47,7 +48,7 @@ type pcmExporter struct {
 
 func newExporter(cfg *Config, set exporter.Settings) (*pcmExporter, error) {
 	resolver := &directoryResolver{}
-	mapper, validator, err := cfg.Mapping(resolver)
+	mapper, validator, err := pcmconfig.Mapping(cfg, resolver)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +115,7 @@ func (e *pcmExporter) start(ctx context.Context, host component.Host) error {
 	if e.cfg.Token.TLS.InsecureSkipVerify {
 		e.logger.Warn("token.tls.insecure_skip_verify is set: the PCM token server certificate is not verified; never use this in production")
 	}
-	clients, err := e.cfg.NewPCMClients(ctx, host, e.settings.TelemetrySettings, ClientHooks{
+	clients, err := pcmconfig.NewPCMClients(ctx, e.cfg, host, e.settings.TelemetrySettings, pcmconfig.ClientHooks{
 		OnTokenRequest: e.onTokenRequest,
 		OnResponse:     e.onResponse,
 		UserAgent:      userAgent(e.settings.BuildInfo),
@@ -125,7 +126,7 @@ func (e *pcmExporter) start(ctx context.Context, host component.Host) error {
 	}
 	e.clients = clients
 	if e.cfg.DeadLetter.Path != "" {
-		if e.deadLetter, err = deadletter.OpenWithOptions(e.cfg.DeadLetter.Path, e.cfg.DeadLetter.writerOptions(e.logger)); err != nil {
+		if e.deadLetter, err = deadletter.OpenWithOptions(e.cfg.DeadLetter.Path, e.cfg.DeadLetter.WriterOptions(e.logger)); err != nil {
 			return fmt.Errorf("dead_letter.path: %w", err)
 		}
 	}
@@ -133,9 +134,7 @@ func (e *pcmExporter) start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	if w := e.cfg.ReconciliationWatch; w.Enabled {
-		e.watcher = watch.New(watch.Config{
-			SampleRatio: w.SampleRatio, Delay: w.Delay, Rate: w.RateLimit, MaxPending: w.MaxPending, Attempts: w.Attempts,
-		}, e.lookupReport, e.onReconciliation)
+		e.watcher = watch.New(pcmconfig.WatchSettings(w), e.lookupReport, e.onReconciliation)
 		e.watcher.Start()
 	}
 	return nil
@@ -182,27 +181,20 @@ func (e *pcmExporter) shutdown(ctx context.Context) error {
 // deadLetterUnsent dead-letters the reports that were waiting for a retry in the in-memory
 // queue when the collector stopped: exporterhelper drops them without a word.
 func (e *pcmExporter) deadLetterUnsent() {
-	for _, td := range e.inRetry.drain() {
-		b := e.buildBatches(td)
-		e.flushCounts(&b.counts)
-		e.writeDeadLetters(b.dead)
-		var held []heldReport
-		for _, api := range []mapping.API{mapping.APIPrivate, mapping.APIOpendata} {
-			if p := b.pending[api]; p != nil {
-				held = appendHeld(held, api, p, 0)
-			}
+	f := e.newFates()
+	n := 0
+	for _, b := range e.inRetry.drain() {
+		for i := range b.records {
+			f.deadLettered(&b.records[i], deadletter.StageShutdown,
+				"the collector stopped while the report waited for a retry in the in-memory sending queue")
 		}
-		if b.waiting != nil {
-			held = appendHeld(held, mapping.APIPrivate, b.waiting, 0)
-		}
-		if len(held) == 0 {
-			continue
-		}
-		e.logger.Error("The collector stopped while reports waited for a retry in the in-memory sending queue; they are dead-lettered. "+
-			"Configure sending_queue.storage (file_storage) to keep them across restarts.", zap.Int("reports", len(held)))
-		e.deadLetterHeld(held, deadletter.StageShutdown,
-			"the collector stopped while the report waited for a retry in the in-memory sending queue")
+		n += len(b.records)
 	}
+	if n > 0 {
+		e.logger.Error("The collector stopped while reports waited for a retry in the in-memory sending queue; they are dead-lettered. "+
+			"Configure sending_queue.storage (file_storage) to keep them across restarts.", zap.Int("reports", n))
+	}
+	f.flush()
 }
 
 func userAgent(info component.BuildInfo) string {
@@ -226,7 +218,7 @@ func (e *pcmExporter) onTokenRequest(outcome string, err error) {
 		// The cause is part of the message so that the rate limit (per message) still lets a
 		// change of cause through during a long outage.
 		e.sampled.Error("Could not obtain a PCM token ("+tokenFailureKind(err)+"); reports stay queued and are retried",
-			zap.String("token_url", e.cfg.TokenURL()), zap.Error(err))
+			zap.String("token_url", pcmconfig.TokenURL(e.cfg)), zap.Error(err))
 	}
 }
 

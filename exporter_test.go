@@ -43,6 +43,16 @@ func startExporter(t *testing.T, cfg *Config) (*pcmExporter, *componenttest.Tele
 	return exp, tt
 }
 
+// pushTraces is what exporterhelper does with td without a sending queue: the door, then one
+// push.
+func (e *pcmExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	req, err := e.convert(ctx, td)
+	if err != nil {
+		return err
+	}
+	return e.push(ctx, req)
+}
+
 func reportAttrs(api, role, outcome string) attribute.Set {
 	return exporterSet(attribute.String("api", api), attribute.String("role", role), attribute.String("outcome", outcome))
 }
@@ -260,9 +270,9 @@ func TestStatusPaths(t *testing.T) {
 			}
 			require.False(t, consumererror.IsPermanent(err), "%v", err)
 			assert.Empty(t, dead, "a retryable failure dead-letters nothing")
-			var failed consumererror.Traces
+			var failed *heldError
 			require.ErrorAs(t, err, &failed)
-			assert.Equal(t, 2, failed.Data().SpanCount(), "both spans go back for retry")
+			assert.Equal(t, 2, failed.left.ItemsCount(), "both spans go back for retry")
 			if tt.throttle != "" {
 				assert.Contains(t, err.Error(), tt.throttle)
 			}
@@ -323,11 +333,11 @@ func TestPartialFailureHandsBackOnlyUndeliveredSpans(t *testing.T) {
 		{kind: ptrace.SpanKindServer, method: "GET", path: "/open-banking/channels/v2/branches", status: 200},
 	}
 	err := exp.pushTraces(context.Background(), traces(specs...))
-	var failed consumererror.Traces
+	var failed *heldError
 	require.ErrorAs(t, err, &failed)
-	assert.Equal(t, 4, failed.Data().SpanCount(), "3 private spans after the failing POST and the opendata span")
+	assert.Equal(t, 4, failed.left.ItemsCount(), "3 private spans after the failing POST and the opendata span")
 
-	require.NoError(t, exp.pushTraces(context.Background(), failed.Data()))
+	require.NoError(t, exp.push(context.Background(), failed.left))
 	got := pcm.delivered()
 	var ids []any
 	for _, item := range got[privatePath] {

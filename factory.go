@@ -11,8 +11,10 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 
 	"github.com/pcm-otel/pcmexporter/internal/metadata"
+	"github.com/pcm-otel/pcmexporter/internal/pcmconfig"
 )
 
 // NewFactory creates the factory of the pcm exporter.
@@ -39,8 +41,8 @@ func createDefaultConfig() component.Config {
 		},
 		PrivateReportPath:  "/report-api/v1/private/report/",
 		OpendataReportPath: "/report-api/v1/opendata/report",
-		MaxBatchSize:       maxItemsPerPOST,
-		DeadLetter:         defaultDeadLetterConfig(),
+		MaxBatchSize:       pcmconfig.MaxItemsPerPOST,
+		DeadLetter:         pcmconfig.DefaultDeadLetterConfig(),
 		Counterparts: CounterpartsConfig{
 			ServerOrgIDAttribute: "pcm.server_org_id",
 			ClientOrgIDAttribute: "pcm.client_org_id",
@@ -82,7 +84,7 @@ func defaultQueueConfig() exporterhelper.QueueBatchConfig {
 	b := exporterhelper.NewDefaultBatchConfig()
 	b.FlushTimeout = 5 * time.Second
 	b.MinSize = 1000
-	b.MaxSize = maxItemsPerPOST
+	b.MaxSize = pcmconfig.MaxItemsPerPOST
 	q.Batch = configoptional.Some(b)
 	return q
 }
@@ -113,7 +115,8 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces,
+	// The request-based helper is experimental upstream; go.mod pins it (see README, Delivery).
+	helper, err := xexporterhelper.NewTracesRequest(ctx, set, exp.converted, exp.push,
 		exporterhelper.WithStart(exp.start),
 		exporterhelper.WithShutdown(exp.shutdown),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
@@ -121,6 +124,10 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 		// also cut the token fetch and the 413 split loop short.
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
 		exporterhelper.WithRetry(helperRetryConfig(c.RetryConfig)),
-		exporterhelper.WithQueue(c.QueueConfig),
+		xexporterhelper.WithQueueBatch(c.QueueConfig, xexporterhelper.QueueBatchSettings{Encoding: queueEncoding{}}),
 	)
+	if err != nil {
+		return nil, err
+	}
+	return doorTraces{Traces: helper, exp: exp}, nil
 }

@@ -39,7 +39,7 @@ type answer func(call int, r *received) (status int, header http.Header, body an
 // fakePCM is a PCM stand-in on real TLS: a token server that requires and verifies a client
 // certificate from the test CA, and a report API that checks the Bearer token and headers.
 type fakePCM struct {
-	t        *testing.T
+	t        testing.TB
 	token    *httptest.Server
 	api      *httptest.Server
 	certDir  string
@@ -54,7 +54,7 @@ type fakePCM struct {
 	tokenErr int // answer token requests with this status while non-zero
 }
 
-func newFakePCM(t *testing.T) *fakePCM {
+func newFakePCM(t testing.TB) *fakePCM {
 	t.Helper()
 	ca, err := devpki.NewCA("fake PCM CA", time.Hour)
 	require.NoError(t, err)

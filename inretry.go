@@ -1,54 +1,50 @@
 package pcmexporter // import "github.com/pcm-otel/pcmexporter"
 
-import (
-	"sync"
+import "sync"
 
-	"go.opentelemetry.io/collector/pdata/ptrace"
-)
-
-// retryRegistry remembers the spans handed back to exporterhelper for retry while the sending
-// queue lives in memory. exporterhelper drops such a request without calling the exporter
-// again when the collector stops during the wait (and a persistent queue is not there to keep
-// it), so whatever is still registered at shutdown is dead-lettered instead of vanishing
-// (docs/pcm-rules.md §15.3). It holds references to data exporterhelper holds anyway.
+// retryRegistry remembers the batches handed back to exporterhelper for retry while the
+// sending queue lives in memory. exporterhelper drops such a request without calling the
+// exporter again when the collector stops during the wait (and a persistent queue is not
+// there to keep it), so whatever is still registered at shutdown is dead-lettered instead of
+// vanishing (docs/pcm-rules.md §15.3). The retry sender resends the very batch push returned
+// (reportBatch.OnError), so the next push of it finds it here.
 type retryRegistry struct {
 	enabled bool
 	mu      sync.Mutex
-	held    map[ptrace.Traces]struct{}
+	held    map[*reportBatch]struct{}
 }
 
 func newRetryRegistry(enabled bool) *retryRegistry {
-	return &retryRegistry{enabled: enabled, held: map[ptrace.Traces]struct{}{}}
+	return &retryRegistry{enabled: enabled, held: map[*reportBatch]struct{}{}}
 }
 
-// remember registers spans handed back for retry. exporterhelper retries with the very
-// Traces the exporter returned, so the next push of td finds it.
-func (r *retryRegistry) remember(td ptrace.Traces) {
+// remember registers a batch handed back for retry.
+func (r *retryRegistry) remember(b *reportBatch) {
 	if !r.enabled {
 		return
 	}
 	r.mu.Lock()
-	r.held[td] = struct{}{}
+	r.held[b] = struct{}{}
 	r.mu.Unlock()
 }
 
-// forget unregisters td: it is being pushed again.
-func (r *retryRegistry) forget(td ptrace.Traces) {
+// forget unregisters b: it is being pushed again.
+func (r *retryRegistry) forget(b *reportBatch) {
 	if !r.enabled {
 		return
 	}
 	r.mu.Lock()
-	delete(r.held, td)
+	delete(r.held, b)
 	r.mu.Unlock()
 }
 
 // drain returns and forgets everything registered.
-func (r *retryRegistry) drain() []ptrace.Traces {
+func (r *retryRegistry) drain() []*reportBatch {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]ptrace.Traces, 0, len(r.held))
-	for td := range r.held {
-		out = append(out, td)
+	out := make([]*reportBatch, 0, len(r.held))
+	for b := range r.held {
+		out = append(out, b)
 	}
 	clear(r.held)
 	return out

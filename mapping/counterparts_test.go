@@ -72,3 +72,65 @@ func TestCounterpartResolverIsAskedLast(t *testing.T) {
 		})
 	}
 }
+
+// TestCounterpartQueryIsWhatTheResolverCouldNotAnswer: the exporter asks the Directory again
+// with it once the Directory has loaded.
+func TestCounterpartQueryIsWhatTheResolverCouldNotAnswer(t *testing.T) {
+	m := newTestMapper(t, func(c *Config) { c.Counterparts = &fakeResolver{} })
+	unknownURL := "https://api.unknown.example/open-banking/accounts/v2/accounts"
+	for _, tc := range []struct {
+		name  string
+		kind  ptrace.SpanKind
+		attrs map[string]any
+		want  string
+	}{
+		{"client: unanswered URL", ptrace.SpanKindClient, clientAttrs(unknownURL), unknownURL},
+		{"client: answered", ptrace.SpanKindClient, clientAttrs("https://api.directory-only.example/opbk/open-banking/accounts/v2/accounts"), ""},
+		{"client: not asked", ptrace.SpanKindClient, clientAttrs("https://" + bankBHost + "/open-banking/accounts/v2/accounts"), ""},
+		{"server: unanswered caller", ptrace.SpanKindServer,
+			merge(serverAttrs("/open-banking/accounts/v2/accounts"), map[string]any{"pcm.client_org_id": nil, "pcm.caller_id": "stranger"}), "stranger"},
+		{"server: answered caller", ptrace.SpanKindServer,
+			merge(serverAttrs("/open-banking/accounts/v2/accounts"), map[string]any{"pcm.client_org_id": nil, "pcm.caller_id": "client-of-directory-org"}), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, span := mkSpan(t, tc.kind, tc.attrs)
+			var r Report
+			got := m.Map(res, span, &r)
+			assert.Equal(t, OutcomeReport, got.Outcome)
+			assert.Equal(t, tc.want, got.CounterpartQuery)
+		})
+	}
+}
+
+// pendingResolver knows nobody yet, and says whether it may still learn them.
+type pendingResolver struct {
+	fakeResolver
+	pending bool
+}
+
+func (p *pendingResolver) ServerOrgPending(string) bool { return p.pending }
+func (p *pendingResolver) ClientOrgPending(string) bool { return p.pending }
+
+// TestSecurityCallWithAPendingCounterpartIsKept: a token call to a host nobody names yet is
+// skipped as unknown_counterpart, unless the resolver may still learn it (a Directory loading
+// its discovery documents, whose mTLS aliases name such hosts): then it is a report whose
+// counterpart is asked again later.
+func TestSecurityCallWithAPendingCounterpartIsKept(t *testing.T) {
+	token := clientAttrs("https://matls-auth.unknown.example/token")
+	token["http.request.method"] = "POST"
+	for _, pending := range []bool{false, true} {
+		m := newTestMapper(t, func(c *Config) { c.Counterparts = &pendingResolver{pending: pending} })
+		res, span := mkSpan(t, ptrace.SpanKindClient, token)
+		var r Report
+		got := m.Map(res, span, &r)
+		if !pending {
+			assert.Equal(t, OutcomeSkipped, got.Outcome)
+			assert.Equal(t, SkipUnknownCounterpart, got.SkipReason)
+			continue
+		}
+		assert.Equal(t, OutcomeReport, got.Outcome)
+		assert.Equal(t, "/token", r.Endpoint)
+		assert.Empty(t, r.ServerOrgID)
+		assert.Equal(t, "https://matls-auth.unknown.example/token", got.CounterpartQuery)
+	}
+}

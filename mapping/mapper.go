@@ -37,6 +37,19 @@ type CounterpartResolver interface {
 	ClientOrg(callerID string) string
 }
 
+// PendingResolver is a CounterpartResolver that may learn later what it does not know yet (a
+// Directory still loading its participants or its authorisation servers' discovery documents).
+// A call to a security endpoint whose counterpart it cannot name now, but may, is then kept as
+// a report with Result.CounterpartQuery set — for the caller to ask again later — instead of
+// being skipped as SkipUnknownCounterpart.
+type PendingResolver interface {
+	CounterpartResolver
+	// ServerOrgPending reports whether ServerOrg(rawURL) may still change from "".
+	ServerOrgPending(rawURL string) bool
+	// ClientOrgPending reports whether ClientOrg(callerID) may still change from "".
+	ClientOrgPending(callerID string) bool
+}
+
 // Mapper turns spans into reports. It is immutable after NewMapper and safe for concurrent use.
 // The zero Mapper maps nothing; use NewMapper.
 type Mapper struct {
@@ -97,6 +110,18 @@ func NewMapper(cfg Config) (*Mapper, error) {
 		return nil, errors.Join(errs...)
 	}
 	return m, nil
+}
+
+// serverOrgPending and clientOrgPending report whether the resolver may still name the
+// counterpart it was asked for (query, "" when it was not asked).
+func (m *Mapper) serverOrgPending(query string) bool {
+	p, ok := m.resolver.(PendingResolver)
+	return ok && query != "" && p.ServerOrgPending(query)
+}
+
+func (m *Mapper) clientOrgPending(query string) bool {
+	p, ok := m.resolver.(PendingResolver)
+	return ok && query != "" && p.ClientOrgPending(query)
 }
 
 func skipped(r SkipReason) Result { return Result{Outcome: OutcomeSkipped, SkipReason: r} }
@@ -229,6 +254,7 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 	out.API = APIPrivate
 	out.Role = role
 	var fixes Fixes
+	var query string // Result.CounterpartQuery
 	out.FapiInteractionID = m.interactionID(&named, spanAttrMap)
 	security := res.kind == resMatched && res.class == ClassSecurity
 	if role == RoleClient {
@@ -238,9 +264,11 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 			out.ServerOrgID = m.hostOrg(&a, &u, haveURL)
 		}
 		if out.ServerOrgID == "" && m.resolver != nil && haveURL {
-			out.ServerOrgID = m.resolver.ServerOrg(u.raw)
+			if out.ServerOrgID = m.resolver.ServerOrg(u.raw); out.ServerOrgID == "" {
+				query = u.raw
+			}
 		}
-		if security && out.ServerOrgID == "" {
+		if security && out.ServerOrgID == "" && !m.serverOrgPending(query) {
 			return skipped(SkipUnknownCounterpart)
 		}
 		out.ClientSSID = pickPlain(named.ssID, fromResource.ssID)
@@ -261,15 +289,17 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 		out.ClientOrgID = pickPlain(named.clientOrg, fromResource.clientOrg)
 		if out.ClientOrgID == "" && m.resolver != nil {
 			if caller := pickPlain(named.callerID, fromResource.callerID); caller != "" {
-				out.ClientOrgID = m.resolver.ClientOrg(caller)
+				if out.ClientOrgID = m.resolver.ClientOrg(caller); out.ClientOrgID == "" {
+					query = caller
+				}
 			}
 		}
 		out.ServerOrgID = m.orgID
-		if security && out.ClientOrgID == "" {
+		if security && out.ClientOrgID == "" && !m.clientOrgPending(query) {
 			return skipped(SkipUnknownCounterpart)
 		}
 	}
-	result := Result{Outcome: OutcomeReport, Fixes: fixes}
+	result := Result{Outcome: OutcomeReport, Fixes: fixes, CounterpartQuery: query}
 	if res.kind == resUnlisted {
 		result.Outcome = OutcomeUnlisted
 	}

@@ -161,4 +161,8 @@ type Result struct {
 	// DroppedInfoKey is the first additionalInfo key left out (FixAdditionalInfoDropped), "" if
 	// none. It is the key only, never the value.
 	DroppedInfoKey string
+	// CounterpartQuery is what Map asked Config.Counterparts without getting an answer (the
+	// URL of a CLIENT span, the caller id of a SERVER span), "" if it asked nothing or got an
+	// answer: a Directory that has not loaded yet can be asked again later.
+	CounterpartQuery string
 }

@@ -71,7 +71,8 @@ type Validator struct {
 }
 
 // Validate applies PCM's discard rules locally and returns every problem (nil = PCM should accept
-// it), in field order. It does not allocate for a valid report. additionalInfo is checked only
+// it), in field order. A zero now leaves out the checks that depend on the time of sending
+// (see CheckTime). It does not allocate for a valid report. additionalInfo is checked only
 // for consentId's URN format; other keys and enums pass through (Decision 25).
 func (v Validator) Validate(r *Report, now time.Time) []Problem {
 	if r == nil {
@@ -164,13 +165,24 @@ func checkCommon(ps []Problem, r *Report, now time.Time) []Problem {
 	switch {
 	case r.Timestamp.IsZero():
 		ps = append(ps, Problem{Type: ProblemMissingProperty, Field: "timestamp"})
-	case since(now, r.Timestamp) > MaxReportAge:
-		ps = append(ps, Problem{Type: ProblemReportTooOld, Field: "timestamp"})
-	case since(r.Timestamp, now) > MaxClockSkew:
-		ps = append(ps, Problem{Type: ProblemInvalidFieldValue, Field: "timestamp", Detail: "must not be more than 5 minutes in the future"})
+	case !now.IsZero():
+		ps = CheckTime(ps, r.Timestamp, now)
 	}
 	if r.ProcessTimespan < 1 {
 		ps = append(ps, Problem{Type: ProblemInvalidFieldValue, Field: "processTimespan", Detail: "must be greater than zero"})
+	}
+	return ps
+}
+
+// CheckTime appends the problems of a report timestamp ts sent at now: PCM's 7-day limit and
+// its 5-minute tolerance for clocks ahead. They depend on the time of sending, so a report
+// that waits in a queue is checked again when it is sent.
+func CheckTime(ps []Problem, ts, now time.Time) []Problem {
+	switch {
+	case since(now, ts) > MaxReportAge:
+		ps = append(ps, Problem{Type: ProblemReportTooOld, Field: "timestamp"})
+	case since(ts, now) > MaxClockSkew:
+		ps = append(ps, Problem{Type: ProblemInvalidFieldValue, Field: "timestamp", Detail: "must not be more than 5 minutes in the future"})
 	}
 	return ps
 }

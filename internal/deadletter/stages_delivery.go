@@ -8,3 +8,7 @@ const (
 	// queue that does not survive a restart (no sending_queue.storage).
 	StageShutdown Stage = "shutdown"
 )
+
+// StageUndecodable: an entry of the persistent sending queue could not be read (written by
+// another version of the exporter, or damaged); its bytes are kept, base64, as the report.
+const StageUndecodable Stage = "undecodable"

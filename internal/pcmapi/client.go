@@ -163,7 +163,8 @@ func (c *Client) sendSplitting(ctx context.Context, path string, items [][]byte)
 
 // post sends one array; on 401 it refreshes the token and resends once.
 func (c *Client) post(ctx context.Context, path string, items [][]byte) ([]ItemResult, error) {
-	body := encodeArray(items)
+	body := newSharedBody(encodeArray(getBuffer(), items))
+	defer body.release()
 	token, err := c.tokens.Token(ctx)
 	if err != nil {
 		return nil, err
@@ -181,28 +182,31 @@ func (c *Client) post(ctx context.Context, path string, items [][]byte) ([]ItemR
 }
 
 // encodeArray joins already-encoded items into a JSON array without re-encoding them.
-func encodeArray(items [][]byte) []byte {
+func encodeArray(body *bytes.Buffer, items [][]byte) *bytes.Buffer {
 	n := len("[]") + max(len(items)-1, 0)
 	for _, it := range items {
 		n += len(it)
 	}
-	body := make([]byte, 0, n)
-	body = append(body, '[')
+	body.Grow(n)
+	body.WriteByte('[')
 	for i, it := range items {
 		if i > 0 {
-			body = append(body, ',')
+			body.WriteByte(',')
 		}
-		body = append(body, it...)
+		body.Write(it)
 	}
-	return append(body, ']')
+	body.WriteByte(']')
+	return body
 }
 
 // attempt makes one POST and interprets the answer.
-func (c *Client) attempt(ctx context.Context, path string, body []byte, token string, n int) ([]ItemResult, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(path), bytes.NewReader(body))
+func (c *Client) attempt(ctx context.Context, path string, body *sharedBody, token string, n int) ([]ItemResult, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(path), body.reader())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
+	req.ContentLength = int64(body.buf.Len())
+	req.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -241,11 +245,14 @@ func (c *Client) interpret(resp *http.Response, path, token string, n int) ([]It
 	code := resp.StatusCode
 	switch {
 	case code >= 200 && code < 300:
-		body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResultBytes))
-		return c.confirm(body, readErr, token, n, path, code)
+		buf, readErr := readBody(resp.Body, maxResultBytes)
+		defer putBuffer(buf)
+		return c.confirm(buf.Bytes(), readErr, token, n, path, code)
 	case code == http.StatusBadRequest:
 		// Decision 7: a 400 that carries per-item results is handled like 207.
-		body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResultBytes))
+		buf, readErr := readBody(resp.Body, maxResultBytes)
+		defer putBuffer(buf)
+		body := buf.Bytes()
 		if results, ok := parseResults(body, token); ok && len(results) > 0 {
 			return c.confirm(body, readErr, token, n, path, code)
 		}

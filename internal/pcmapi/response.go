@@ -1,7 +1,6 @@
 package pcmapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"unicode"
@@ -86,37 +85,27 @@ func (s *lenientString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// parseResults decodes body as a JSON array of ReportResponse objects. ok is false when the
-// body is anything else (an element that is not an object included). Texts are redacted of the
-// token the request carried and sanitised.
-func parseResults(body []byte, token string) (results []ItemResult, ok bool) {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 || body[0] != '[' {
-		return nil, false
-	}
-	var elems []json.RawMessage
-	if err := json.Unmarshal(body, &elems); err != nil {
-		return nil, false
-	}
-	results = make([]ItemResult, len(elems))
-	for i, elem := range elems {
-		var r reportResponse
-		if len(elem) == 0 || elem[0] != '{' || json.Unmarshal(elem, &r) != nil {
-			return nil, false
-		}
-		results[i] = ItemResult{
-			ReportID:      cleanText(string(r.ReportID), token),
-			Status:        cleanText(string(r.Status), token),
-			CorrelationID: cleanText(string(r.CorrelationID), token),
-			Message:       cleanText(string(r.Message), token),
-		}
-	}
-	return results, true
-}
-
 // cleanText makes a text from a server fit for logs, the dead letter and a terminal.
 func cleanText(s, token string) string {
+	if plainText(s) && (token == "" || !strings.Contains(s, token)) {
+		return s // what PCM sends nearly always: nothing to clean, no copy
+	}
 	return sanitize(redact(s, token), maxMessageRunes)
+}
+
+// plainText reports whether sanitize would return s as it is: printable ASCII, single spaces
+// between words, within the length limit.
+func plainText(s string) bool {
+	if len(s) > maxMessageRunes || (len(s) > 0 && (s[0] == ' ' || s[len(s)-1] == ' ')) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < ' ' || c > '~' || (c == ' ' && s[i+1] == ' ') {
+			return false
+		}
+	}
+	return true
 }
 
 // errorMessage extracts a short, printable reason from an error body: its error fields (see

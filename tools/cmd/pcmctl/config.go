@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/pcm-otel/pcmexporter/internal/directory"
+	"github.com/pcm-otel/pcmexporter/internal/pcmconfig"
 	"github.com/pcm-otel/pcmexporter/mapping"
 
 	"context"
@@ -142,7 +143,7 @@ func reportURL(cfg *pcmexporter.Config, path string) string {
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
-	return strings.TrimRight(cfg.APIEndpoint(), "/") + path
+	return strings.TrimRight(pcmconfig.APIEndpoint(cfg), "/") + path
 }
 
 // nopHost is the component.Host of a process without extensions: a configuration that uses
@@ -153,9 +154,9 @@ type nopHost struct{}
 func (nopHost) GetExtensions() map[component.ID]component.Component { return nil }
 
 // newClients builds the PCM clients exactly as the exporter does.
-func newClients(ctx context.Context, ec *exporterConfig) (*pcmexporter.PCMClients, error) {
-	clients, err := ec.cfg.NewPCMClients(ctx, nopHost{}, component.TelemetrySettings{Logger: zap.NewNop()},
-		pcmexporter.ClientHooks{UserAgent: "pcmctl"})
+func newClients(ctx context.Context, ec *exporterConfig) (*pcmconfig.PCMClients, error) {
+	clients, err := pcmconfig.NewPCMClients(ctx, ec.cfg, nopHost{}, component.TelemetrySettings{Logger: zap.NewNop()},
+		pcmconfig.ClientHooks{UserAgent: "pcmctl"})
 	if err != nil {
 		return nil, fmt.Errorf("%s: exporters::%s: %w", ec.path, ec.name, err)
 	}
@@ -170,7 +171,7 @@ func (c *cli) loadMapping(ctx context.Context) (*exporterConfig, *mapping.Mapper
 		c.errorf("%v", err)
 		return nil, nil, mapping.Validator{}, exitCodeOf(err)
 	}
-	mapper, validator, err := ec.cfg.Mapping(nil)
+	mapper, validator, err := pcmconfig.Mapping(ec.cfg, nil)
 	if err != nil {
 		c.errorf("%s: exporters::%s: %v", ec.path, ec.name, err)
 		return nil, nil, mapping.Validator{}, exitProblem
@@ -191,7 +192,7 @@ func loadDirectory(ctx context.Context, ec *exporterConfig, offline bool) (*dire
 		dc.URL, dc.CacheFile = "", ""
 		cfg = &copied
 	}
-	src, err := cfg.NewDirectory(ctx, nopHost{}, component.TelemetrySettings{Logger: zap.NewNop()}, 0)
+	src, err := pcmconfig.NewDirectory(ctx, cfg, nopHost{}, component.TelemetrySettings{Logger: zap.NewNop()}, 0)
 	if err != nil || src == nil {
 		return nil, err
 	}

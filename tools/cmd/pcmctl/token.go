@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"time"
+
+	"github.com/pcm-otel/pcmexporter/internal/pcmconfig"
 )
 
 const tokenUsage = `usage: pcmctl [-config FILE] [-exporter NAME] token [-json]
@@ -43,7 +45,7 @@ func runToken(ctx context.Context, c *cli, o any, args []string) int {
 		c.errorf("%v", err)
 		return exitCodeOf(err)
 	}
-	url, clientID := ec.cfg.TokenURL(), ec.cfg.Token.ClientID
+	url, clientID := pcmconfig.TokenURL(ec.cfg), ec.cfg.Token.ClientID
 	clients, err := newClients(ctx, ec)
 	if err != nil {
 		c.errorf("%v", err)

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/pcm-otel/pcmexporter/internal/deadletter"
+	"github.com/pcm-otel/pcmexporter/internal/pcmconfig"
 	"github.com/pcm-otel/pcmexporter/mapping"
 )
 
@@ -145,7 +146,7 @@ func TestValidateAgreesWithPCMSim(t *testing.T) {
 	clients, err := newClients(context.Background(), ec)
 	require.NoError(t, err)
 	defer clients.Close()
-	_, validator, err := ec.cfg.Mapping(nil)
+	_, validator, err := pcmconfig.Mapping(ec.cfg, nil)
 	require.NoError(t, err)
 
 	for _, tc := range reportCases(t) {

@@ -1,4 +1,4 @@
-package pcmexporter // import "github.com/pcm-otel/pcmexporter"
+package pcmconfig // import "github.com/pcm-otel/pcmexporter/internal/pcmconfig"
 
 import (
 	"context"
@@ -17,12 +17,12 @@ import (
 // catalog (embedded, extended or replaced by endpoints_file), the mapper and the validator.
 // The exporter and offline tools (pcmctl) share it so they judge spans the same way.
 // counterparts, if not nil, is asked for counterparts no attribute or host names (the Directory).
-func (cfg *Config) Mapping(counterparts mapping.CounterpartResolver) (*mapping.Mapper, mapping.Validator, error) {
+func Mapping(cfg *Config, counterparts mapping.CounterpartResolver) (*mapping.Mapper, mapping.Validator, error) {
 	catalog, err := cfg.endpointCatalog()
 	if err != nil {
 		return nil, mapping.Validator{}, err
 	}
-	mc := cfg.mappingConfig(catalog)
+	mc := MappingConfig(cfg, catalog)
 	mc.Counterparts = counterparts
 	mapper, err := mapping.NewMapper(mc)
 	if err != nil {
@@ -50,7 +50,7 @@ type PCMClients struct {
 }
 
 // NewPCMClients builds the clients; errors name the configuration key at fault.
-func (cfg *Config) NewPCMClients(ctx context.Context, host component.Host, set component.TelemetrySettings, hooks ClientHooks) (*PCMClients, error) {
+func NewPCMClients(ctx context.Context, cfg *Config, host component.Host, set component.TelemetrySettings, hooks ClientHooks) (*PCMClients, error) {
 	apiHTTP, err := cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), set)
 	if err != nil {
 		return nil, fmt.Errorf("building the PCM API client: %w", err)
@@ -68,7 +68,7 @@ func (cfg *Config) NewPCMClients(ctx context.Context, host component.Host, set c
 	tokenHTTP := &http.Client{Transport: transport, Timeout: cfg.Token.Timeout, CheckRedirect: pcmapi.RefuseRedirects}
 
 	tokens := pcmapi.NewTokenSource(pcmapi.TokenConfig{
-		URL:          cfg.TokenURL(),
+		URL:          TokenURL(cfg),
 		FreshURL:     cfg.Token.FreshURL,
 		ClientID:     cfg.Token.ClientID,
 		HTTPClient:   tokenHTTP,
@@ -77,7 +77,7 @@ func (cfg *Config) NewPCMClients(ctx context.Context, host component.Host, set c
 	})
 	api := pcmapi.NewClient(pcmapi.Config{
 		HTTPClient: apiHTTP,
-		Endpoint:   cfg.APIEndpoint(),
+		Endpoint:   APIEndpoint(cfg),
 		Tokens:     tokens,
 		OnResponse: hooks.OnResponse,
 		UserAgent:  hooks.UserAgent,
@@ -91,3 +91,6 @@ func (c *PCMClients) Close() {
 	c.apiHTTP.CloseIdleConnections()
 	c.tokenHTTP.CloseIdleConnections()
 }
+
+// HTTPClients are the report API's and the token endpoint's HTTP clients.
+func (c *PCMClients) HTTPClients() (api, token *http.Client) { return c.apiHTTP, c.tokenHTTP }

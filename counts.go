@@ -1,0 +1,75 @@
+package pcmexporter // import "github.com/pcm-otel/pcmexporter"
+
+import (
+	"time"
+
+	"github.com/pcm-otel/pcmexporter/internal/sla"
+	"github.com/pcm-otel/pcmexporter/mapping"
+)
+
+const (
+	outcomeAccepted = iota
+	outcomeDiscarded
+	outcomeInvalid
+	outcomeFailed
+	outcomeUnconfirmed // PCM's answer confirmed nothing; retried
+	outcomeWaiting     // counterpart unknown until the Directory loads; retried
+	numOutcomes
+)
+
+var outcomeNames = [numOutcomes]string{"accepted", "discarded", "invalid", "failed", "unconfirmed", "waiting_for_directory"}
+
+// outcomeCounts aggregates one push's counts so that each metric is updated once per
+// attribute set, not once per report.
+type outcomeCounts struct {
+	reports  [3][3][numOutcomes]int64 // [API][Role][outcome]
+	skipped  map[mapping.SkipReason]int64
+	rejected map[rejection]int64
+	accepted map[slaClass]int64
+	fixes    map[mapping.Fix]int64
+	days     sla.Classifier
+}
+
+type rejection struct{ source, reason string }
+
+type slaClass struct{ day, deadline, strict string }
+
+const (
+	sourceLocal = "local"
+	sourcePCM   = "pcm"
+)
+
+func (c *outcomeCounts) reject(source, message string) {
+	if c.rejected == nil {
+		c.rejected = map[rejection]int64{}
+	}
+	c.rejected[rejection{source, errorType(message)}]++
+}
+
+func (c *outcomeCounts) accept(transaction, accepted time.Time) {
+	if c.accepted == nil {
+		c.accepted = map[slaClass]int64{}
+	}
+	day, deadline, strict := c.days.Classify(transaction, accepted)
+	c.accepted[slaClass{day, deadline, strict}]++
+}
+
+func (c *outcomeCounts) add(api mapping.API, role mapping.Role, outcome int, n int64) {
+	c.reports[api][role][outcome] += n
+}
+
+func (c *outcomeCounts) fix(fixes mapping.Fixes) {
+	if c.fixes == nil {
+		c.fixes = map[mapping.Fix]int64{}
+	}
+	for f := range fixes.All() {
+		c.fixes[f]++
+	}
+}
+
+func (c *outcomeCounts) skip(reason mapping.SkipReason) {
+	if c.skipped == nil {
+		c.skipped = map[mapping.SkipReason]int64{}
+	}
+	c.skipped[reason]++
+}

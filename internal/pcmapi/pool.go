@@ -1,0 +1,74 @@
+package pcmapi
+
+import (
+	"bytes"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// Request and response bodies are a few MB per POST at full load; reusing them keeps the
+// exporter's allocations per report small.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooled keeps a rare oversized body out of the pool.
+const maxPooled = 16 << 20
+
+func getBuffer() *bytes.Buffer {
+	b := buffers.Get().(*bytes.Buffer)
+	b.Reset()
+	return b
+}
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooled {
+		buffers.Put(b)
+	}
+}
+
+// sharedBody is a request body in a pooled buffer that goes back to the pool once every reader
+// made of it is closed: the transport may close a request body after Do has returned.
+type sharedBody struct {
+	buf  *bytes.Buffer
+	refs atomic.Int32
+}
+
+// newSharedBody holds one reference, for the caller: release it when done.
+func newSharedBody(buf *bytes.Buffer) *sharedBody {
+	s := &sharedBody{buf: buf}
+	s.refs.Store(1)
+	return s
+}
+
+func (s *sharedBody) release() {
+	if s.refs.Add(-1) == 0 {
+		putBuffer(s.buf)
+	}
+}
+
+// reader returns a new reader of the body; the transport closes it.
+func (s *sharedBody) reader() io.ReadCloser {
+	s.refs.Add(1)
+	return &bodyReader{Reader: bytes.NewReader(s.buf.Bytes()), owner: s}
+}
+
+type bodyReader struct {
+	*bytes.Reader
+	owner  *sharedBody
+	closed atomic.Bool
+}
+
+func (r *bodyReader) Close() error {
+	if r.closed.CompareAndSwap(false, true) {
+		r.owner.release()
+	}
+	return nil
+}
+
+// readBody reads at most limit bytes of r into a pooled buffer; putBuffer it when done. Texts
+// taken from it must be copies (string conversions are).
+func readBody(r io.Reader, limit int64) (*bytes.Buffer, error) {
+	b := getBuffer()
+	_, err := b.ReadFrom(io.LimitReader(r, limit))
+	return b, err
+}
