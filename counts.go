@@ -27,8 +27,13 @@ type outcomeCounts struct {
 	rejected map[rejection]int64
 	accepted map[slaClass]int64
 	fixes    map[mapping.Fix]int64
-	days     sla.Classifier
+	// missingInfo counts accepted reports per endpoint template and obliged additionalInfo key
+	// they lacked: bounded by the catalog and the obligations table.
+	missingInfo map[infoGap]int64
+	days        sla.Classifier
 }
+
+type infoGap struct{ endpoint, key string }
 
 type rejection struct{ source, reason string }
 
@@ -64,6 +69,18 @@ func (c *outcomeCounts) fix(fixes mapping.Fixes) {
 	}
 	for f := range fixes.All() {
 		c.fixes[f]++
+	}
+}
+
+func (c *outcomeCounts) lacked(endpoint string, keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	if c.missingInfo == nil {
+		c.missingInfo = map[infoGap]int64{}
+	}
+	for _, k := range keys {
+		c.missingInfo[infoGap{endpoint, k}]++
 	}
 }
 

@@ -324,3 +324,22 @@ func TestCorrectedReportsAreSentAndCounted(t *testing.T) {
 		{Attributes: exporterSet(attribute.String("fix", "correlation_id_replaced")), Value: 1},
 	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
+
+// TestReportsWithoutAnObligedKeyAreCounted: an accepted report that lacks an additionalInfo key
+// PCM obliges (mapping/obligations.json, docs/pcm-rules.md §6) is counted per endpoint and key,
+// so that an operator sees what the instrumentation does not fill.
+func TestReportsWithoutAnObligedKeyAreCounted(t *testing.T) {
+	pcm := newFakePCM(t)
+	exp, tt := startExporter(t, pcm.config())
+	filled := traces(clientCall("GET", accountsURL, 200))
+	attrs := filled.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes()
+	attrs.PutStr("pcm.additional_info.consentId", "urn:bancob:C1")
+	attrs.PutStr("pcm.additional_info.tokenId", "c9ng8aKzxNXm")
+	require.NoError(t, exp.pushTraces(context.Background(), filled))
+	require.NoError(t, exp.pushTraces(context.Background(), traces(clientCall("GET", accountsURL, 200), clientCall("GET", accountsURL, 200))))
+	const balances = "/open-banking/accounts/v2/accounts/{accountId}/balances"
+	metadatatest.AssertEqualExporterPcmReportsMissingAdditionalInfo(t, tt, []metricdata.DataPoint[int64]{
+		{Attributes: exporterSet(attribute.String("endpoint", balances), attribute.String("key", "consentId")), Value: 2},
+		{Attributes: exporterSet(attribute.String("endpoint", balances), attribute.String("key", "tokenId")), Value: 2},
+	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+}

@@ -33,11 +33,14 @@ type pcmExporter struct {
 	sampled   *zap.Logger // per-report warnings, rate-limited
 	mapper    *mapping.Mapper
 	validator mapping.Validator
-	telemetry *metadata.TelemetryBuilder
-	backlog   *sla.Backlog // reports tried and not yet accepted
-	resolver  *directoryResolver
-	inRetry   *retryRegistry // spans waiting for a retry in an in-memory queue
-	now       func() time.Time
+	// obligations are the additionalInfo keys PCM obliges: accepted reports without one are
+	// counted, so that an operator sees which keys the instrumentation does not fill.
+	obligations *mapping.Obligations
+	telemetry   *metadata.TelemetryBuilder
+	backlog     *sla.Backlog // reports tried and not yet accepted
+	resolver    *directoryResolver
+	inRetry     *retryRegistry // spans waiting for a retry in an in-memory queue
+	now         func() time.Time
 
 	// set in start
 	clients    *pcmconfig.PCMClients
@@ -58,17 +61,18 @@ func newExporter(cfg *Config, set exporter.Settings) (*pcmExporter, error) {
 	}
 	logger := set.Logger
 	e := &pcmExporter{
-		cfg:       cfg,
-		settings:  set,
-		logger:    logger,
-		sampled:   logger.WithOptions(zap.WrapCore(rateLimited)),
-		mapper:    mapper,
-		validator: validator,
-		telemetry: tb,
-		backlog:   sla.NewBacklog(backlogLimit),
-		resolver:  resolver,
-		inRetry:   newRetryRegistry(cfg.QueueConfig.HasValue() && cfg.QueueConfig.Get().StorageID == nil),
-		now:       time.Now,
+		cfg:         cfg,
+		settings:    set,
+		logger:      logger,
+		sampled:     logger.WithOptions(zap.WrapCore(rateLimited)),
+		mapper:      mapper,
+		validator:   validator,
+		obligations: mapping.DefaultObligations(),
+		telemetry:   tb,
+		backlog:     sla.NewBacklog(backlogLimit),
+		resolver:    resolver,
+		inRetry:     newRetryRegistry(cfg.QueueConfig.HasValue() && cfg.QueueConfig.Get().StorageID == nil),
+		now:         time.Now,
 	}
 	if err := e.registerSLAGauges(); err != nil {
 		return nil, err
@@ -286,6 +290,10 @@ func (e *pcmExporter) flushCounts(c *outcomeCounts) {
 	}
 	for f, n := range c.fixes {
 		e.telemetry.ExporterPcmReportFixes.Add(ctx, n, e.attrs(attribute.String("fix", f.String())))
+	}
+	for g, n := range c.missingInfo {
+		e.telemetry.ExporterPcmReportsMissingAdditionalInfo.Add(ctx, n, e.attrs(
+			attribute.String("endpoint", g.endpoint), attribute.String("key", g.key)))
 	}
 	for class, n := range c.accepted {
 		e.telemetry.ExporterPcmSLAAccepted.Add(ctx, n, e.attrs(

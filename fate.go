@@ -29,6 +29,7 @@ type fates struct {
 	// inBacklog says whether reports of this push may be in the SLA backlog: only a retry
 	// puts them there, and nearly always it is empty.
 	inBacklog bool
+	missing   []string // scratch for the obliged keys an accepted report lacks
 }
 
 func (e *pcmExporter) newFates() *fates {
@@ -71,6 +72,8 @@ func (f *fates) accepted(rec *record) {
 	api := rec.api()
 	f.counts.add(api, rec.role(), outcomeAccepted, 1)
 	f.counts.accept(rec.report.Timestamp, f.now)
+	f.missing = f.e.obligations.Missing(&rec.report, f.missing[:0])
+	f.counts.lacked(rec.report.Endpoint, f.missing)
 	f.settled(rec)
 	if f.e.watcher != nil && api == mapping.APIPrivate {
 		f.watched = append(f.watched, watch.Report{InteractionID: rec.report.FapiInteractionID, Endpoint: rec.report.Endpoint, Method: rec.report.HTTPMethod})

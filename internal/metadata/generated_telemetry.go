@@ -25,21 +25,22 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                              metric.Meter
-	mu                                 sync.Mutex
-	registrations                      []metric.Registration
-	ExporterPcmDeadLetterWriteFailures metric.Int64Counter
-	ExporterPcmDeadLetters             metric.Int64Counter
-	ExporterPcmReconciliation          metric.Int64Counter
-	ExporterPcmRejectedReports         metric.Int64Counter
-	ExporterPcmReportFixes             metric.Int64Counter
-	ExporterPcmReports                 metric.Int64Counter
-	ExporterPcmRequestDuration         metric.Float64Histogram
-	ExporterPcmSLAAccepted             metric.Int64Counter
-	ExporterPcmSLAOldestUndeliveredAge metric.Float64ObservableGauge
-	ExporterPcmSLAReportsAtRisk        metric.Int64ObservableGauge
-	ExporterPcmSpansSkipped            metric.Int64Counter
-	ExporterPcmTokenRequests           metric.Int64Counter
+	meter                                   metric.Meter
+	mu                                      sync.Mutex
+	registrations                           []metric.Registration
+	ExporterPcmDeadLetterWriteFailures      metric.Int64Counter
+	ExporterPcmDeadLetters                  metric.Int64Counter
+	ExporterPcmReconciliation               metric.Int64Counter
+	ExporterPcmRejectedReports              metric.Int64Counter
+	ExporterPcmReportFixes                  metric.Int64Counter
+	ExporterPcmReports                      metric.Int64Counter
+	ExporterPcmReportsMissingAdditionalInfo metric.Int64Counter
+	ExporterPcmRequestDuration              metric.Float64Histogram
+	ExporterPcmSLAAccepted                  metric.Int64Counter
+	ExporterPcmSLAOldestUndeliveredAge      metric.Float64ObservableGauge
+	ExporterPcmSLAReportsAtRisk             metric.Int64ObservableGauge
+	ExporterPcmSpansSkipped                 metric.Int64Counter
+	ExporterPcmTokenRequests                metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -154,6 +155,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.ExporterPcmReports, err = builder.meter.Int64Counter(
 		"otelcol_exporter_pcm_reports",
 		metric.WithDescription("Reports by API, role and outcome (accepted, discarded by PCM, invalid locally, failed permanently). [Development]"),
+		metric.WithUnit("{report}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterPcmReportsMissingAdditionalInfo, err = builder.meter.Int64Counter(
+		"otelcol_exporter_pcm_reports_missing_additional_info",
+		metric.WithDescription("Reports PCM accepted although they lacked an additionalInfo key PCM obliges for their endpoint, method, status and role (mapping/obligations.json), by endpoint template and key. [Development]"),
 		metric.WithUnit("{report}"),
 	)
 	errs = errors.Join(errs, err)

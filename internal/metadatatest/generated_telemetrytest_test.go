@@ -34,6 +34,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ExporterPcmRejectedReports.Add(context.Background(), 1)
 	tb.ExporterPcmReportFixes.Add(context.Background(), 1)
 	tb.ExporterPcmReports.Add(context.Background(), 1)
+	tb.ExporterPcmReportsMissingAdditionalInfo.Add(context.Background(), 1)
 	tb.ExporterPcmRequestDuration.Record(context.Background(), 1)
 	tb.ExporterPcmSLAAccepted.Add(context.Background(), 1)
 	tb.ExporterPcmSpansSkipped.Add(context.Background(), 1)
@@ -54,6 +55,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterPcmReports(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterPcmReportsMissingAdditionalInfo(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterPcmRequestDuration(t, testTel,
