@@ -12,7 +12,7 @@ MODULES       := . tools
 # The collector is rebuilt when the component changes; tools/ and internal/tools are not in it.
 GO_SOURCES    := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.dev/*' -not -path './tools/*' -not -path './internal/tools/*') go.mod go.sum
 
-.PHONY: all build tools run test unit unit-race unit-allocs e2e fuzz rules dashboard-png bench bench-mapping bench-throughput lint fmt vet generate clean
+.PHONY: all build tools run test unit unit-race unit-allocs e2e fuzz rules dashboard-png bench bench-push bench-mapping bench-throughput lint fmt vet generate clean
 
 all: build
 
@@ -80,7 +80,12 @@ dashboard-png: $(OTELCOL)
 	  $(GO) test -count=1 -tags e2e -run '^TestDashboardPicture$$' -timeout 10m ./e2e/faults/
 
 ## bench: mapping micro-benchmarks, then the collector throughput benchmark (pcm vs otlphttp)
-bench: bench-mapping bench-throughput
+bench: bench-mapping bench-push bench-throughput
+
+## bench-push: in-process push of 5,000 spans to a TLS fake PCM (door, queue request, POST, answer
+##             parsing), the cost of skipping a span that is not a report, and queue bytes per report
+bench-push:
+	$(GO) test . -run '^$$' -bench 'Push5000|DoorSkip|QueueBytes' -benchmem -count 6 | tee bench-push.out
 
 ## bench-mapping: map + encode per span vs ptrace.JSONMarshaler (compare runs with benchstat)
 bench-mapping:
@@ -112,4 +117,4 @@ $(MDATAGEN):
 	cd internal/tools && GOFLAGS=-mod=mod $(GO) build -o $(MDATAGEN) go.opentelemetry.io/collector/cmd/mdatagen
 
 clean:
-	rm -rf _build bin .dev bench-mapping.out bench-throughput.md
+	rm -rf _build bin .dev bench-mapping.out bench-push.out bench-throughput.md
