@@ -3,7 +3,7 @@ package pcmexporter // import "github.com/pcm-otel/pcmexporter"
 import "github.com/pcm-otel/pcmexporter/mapping"
 
 // route is the PCM path a report is POSTed to: one per API, and for credit portability one per
-// role (docs/pcm-rules.md §12). Reports of different routes never share a POST.
+// role (docs/pcm-rules.md §12.1). Reports of different routes never share a POST.
 type route uint8
 
 const (

@@ -27,7 +27,7 @@ const maxValueDepth = 32
 // 10, 24). Opendata: only endpoint, statusCode, httpMethod, timestamp, processTimespan,
 // additionalInfo (additionalProperties: false; Decision 17). Credit portability: the private
 // fields up to role, then the set fields of CreditPortability, no additionalInfo
-// (docs/pcm-rules.md §12).
+// (docs/pcm-rules.md §12.1).
 //
 // timestamp is "YYYY-MM-DDTHH:mm:ss.sssZ" in UTC, truncated to the millisecond;
 // processTimespan is a JSON integer; additionalInfo is always an object, {} when empty

@@ -307,7 +307,7 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 		result.Outcome = OutcomeUnlisted
 	}
 	if portability {
-		// The credit-portability API has no additionalInfo (docs/pcm-rules.md §12).
+		// The credit-portability API has no additionalInfo (docs/pcm-rules.md §12.1).
 		clear(out.AdditionalInfo)
 		out.AdditionalInfo = out.AdditionalInfo[:0]
 		return result

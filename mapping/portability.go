@@ -8,11 +8,11 @@ import (
 )
 
 // MaxCreditPortabilityReportAge: PCM discards credit-portability reports older than 10 days
-// (docs/pcm-rules.md §12, Decision 5), where the other APIs allow 7.
+// (docs/pcm-rules.md §12.1, Decision 5), where the other APIs allow 7.
 const MaxCreditPortabilityReportAge = 10 * MaxReportAge / 7
 
 // Span attributes holding the fields of a credit-portability report that the HTTP call itself
-// does not show (docs/pcm-rules.md §12): the instrumentation copies them from the request or
+// does not show (docs/pcm-rules.md §12.1): the instrumentation copies them from the request or
 // response bodies of the credit-portability API.
 const (
 	AttrPortabilityID           = "pcm.credit_portability.portability_id"
@@ -66,7 +66,7 @@ func readCreditPortability(span ptrace.Span) *CreditPortability {
 }
 
 // appendCreditPortability appends the set fields, each after a comma. creationDateTime and
-// errorCode are CLIENT fields (docs/pcm-rules.md §12): a SERVER report leaves them out.
+// errorCode are CLIENT fields (docs/pcm-rules.md §12.1): a SERVER report leaves them out.
 func appendCreditPortability(dst []byte, cp *CreditPortability, role Role) []byte {
 	if cp == nil {
 		return dst
@@ -86,7 +86,7 @@ func appendCreditPortability(dst []byte, cp *CreditPortability, role Role) []byt
 	return dst
 }
 
-// Credit-portability templates named by PCM's rules (docs/pcm-rules.md §12).
+// Credit-portability templates named by PCM's rules (docs/pcm-rules.md §12.1).
 const (
 	portabilitiesTemplate = "/open-banking/credit-portability/v1/portabilities"
 	portabilityTemplate   = "/open-banking/credit-portability/v1/portabilities/{portabilityId}"
@@ -96,9 +96,9 @@ const (
 var portabilityDateTime = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-][01]\d:[0-5]\d)$`)
 
 // checkCreditPortability applies PCM's rules for the credit-portability fields
-// (docs/pcm-rules.md §12): creationDateTime is required on the CLIENT's successful POST/GET of
+// (docs/pcm-rules.md §12.1): creationDateTime is required on the CLIENT's successful POST/GET of
 // a portability; the two date-times must match PCM's pattern; the identifiers and enums that
-// PCM checks are checked when set.
+// PCM checks are checked when set (Decision 27).
 func checkCreditPortability(ps []Problem, r *Report) []Problem {
 	var cp CreditPortability
 	if r.CreditPortability != nil {

@@ -19,7 +19,7 @@ const (
 	APIOpendata
 	// APICreditPortability is /report-api/v1/credit-portabilities/client (CLIENT reports) and
 	// /server (SERVER reports): the credit-portability API, reported by both sides with the
-	// fields of Report.CreditPortability (docs/pcm-rules.md §12).
+	// fields of Report.CreditPortability (docs/pcm-rules.md §12.1).
 	APICreditPortability
 )
 

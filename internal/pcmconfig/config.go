@@ -71,7 +71,7 @@ type Config struct {
 	PrivateReportPath   string      `mapstructure:"private_report_path"`
 	OpendataReportPath  string      `mapstructure:"opendata_report_path"`
 	// The credit-portability API takes CLIENT and SERVER reports on paths of their own
-	// (docs/pcm-rules.md §12).
+	// (docs/pcm-rules.md §12.1).
 	CreditPortabilityClientPath string             `mapstructure:"credit_portability_client_path"`
 	CreditPortabilityServerPath string             `mapstructure:"credit_portability_server_path"`
 	MaxBatchSize                int                `mapstructure:"max_batch_size"`
