@@ -85,6 +85,8 @@ func TestFullConfig(t *testing.T) {
 	assert.Equal(t, "5f3e3c9a-6f2b-4c7e-9d2a-1b2c3d4e5f60", cfg.OrgID)
 	assert.Equal(t, "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", cfg.SoftwareStatementID)
 	assert.Equal(t, "/report-api/v1/private/report", cfg.PrivateReportPath)
+	assert.Equal(t, "/report-api/v1/credit-portabilities/client", cfg.CreditPortabilityClientPath, "default kept")
+	assert.Equal(t, "/report-api/v1/credit-portabilities/server/", cfg.CreditPortabilityServerPath)
 	assert.Equal(t, 1000, cfg.MaxBatchSize)
 	assert.Equal(t, "testdata/endpoints/extra-security.json", cfg.EndpointsFile)
 	assert.Equal(t, map[string]string{

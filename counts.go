@@ -22,7 +22,7 @@ var outcomeNames = [numOutcomes]string{"accepted", "discarded", "invalid", "fail
 // outcomeCounts aggregates one push's counts so that each metric is updated once per
 // attribute set, not once per report.
 type outcomeCounts struct {
-	reports  [3][3][numOutcomes]int64 // [API][Role][outcome]
+	reports  [mapping.NumAPIs][3][numOutcomes]int64 // [API][Role][outcome]
 	skipped  map[mapping.SkipReason]int64
 	rejected map[rejection]int64
 	accepted map[slaClass]int64

@@ -48,7 +48,7 @@ func (e *pcmExporter) push(ctx context.Context, req xexporterhelper.Request) err
 	ready, waiting := e.readyToSend(b, f)
 	var held []*record
 	var sendErr error
-	for api, recs := range ready {
+	for rt, recs := range ready {
 		if len(recs) == 0 {
 			continue
 		}
@@ -56,7 +56,7 @@ func (e *pcmExporter) push(ctx context.Context, req xexporterhelper.Request) err
 			held = e.hold(f, held, recs, retryTransient)
 			continue
 		}
-		h, rErr, pErr := e.send(ctx, mapping.API(api), recs, f)
+		h, rErr, pErr := e.send(ctx, route(rt), recs, f)
 		held = append(held, h...)
 		sendErr = rErr
 		permanentErr = errors.Join(permanentErr, pErr)
@@ -96,13 +96,13 @@ func (e *pcmExporter) push(ctx context.Context, req xexporterhelper.Request) err
 	return nil
 }
 
-// readyToSend sorts the batch by API, after the checks that depend on the time of sending and
+// readyToSend sorts the batch by route (API, and role for credit portability), after the checks that depend on the time of sending and
 // a new Directory lookup for the reports that waited for it. waiting are those whose
 // Directory is still not loaded.
-func (e *pcmExporter) readyToSend(b *reportBatch, f *fates) (ready [3][]*record, waiting []*record) {
+func (e *pcmExporter) readyToSend(b *reportBatch, f *fates) (ready [numRoutes][]*record, waiting []*record) {
 	for i := range b.records {
 		rec := &b.records[i]
-		problems := mapping.CheckTime(nil, rec.report.Timestamp, f.now)
+		problems := mapping.CheckReportTime(nil, &rec.report, f.now)
 		if len(problems) == 0 && rec.waiting() {
 			if !e.resolveWaiting(rec) {
 				waiting = append(waiting, rec)
@@ -114,11 +114,11 @@ func (e *pcmExporter) readyToSend(b *reportBatch, f *fates) (ready [3][]*record,
 			f.deadLettered(rec, deadletter.StageInvalid, mapping.JoinProblems(problems))
 			continue
 		}
-		api := rec.api()
-		if ready[api] == nil {
-			ready[api] = make([]*record, 0, len(b.records)-i)
+		rt := routeOf(&rec.report)
+		if ready[rt] == nil {
+			ready[rt] = make([]*record, 0, len(b.records)-i)
 		}
-		ready[api] = append(ready[api], rec)
+		ready[rt] = append(ready[rt], rec)
 	}
 	return ready, waiting
 }
@@ -130,15 +130,15 @@ func (e *pcmExporter) hold(f *fates, held, recs []*record, cause retryCause) []*
 	return append(held, recs...)
 }
 
-// send delivers one API's reports in POSTs of at most max_batch_size items. A permanent
+// send delivers one route's reports in POSTs of at most max_batch_size items. A permanent
 // refusal dead-letters what it concerns and goes on with the rest; a retryable failure stops
 // and returns the reports not yet delivered. Items PCM's answer did not confirm are returned
 // too, without stopping.
-func (e *pcmExporter) send(ctx context.Context, api mapping.API, recs []*record, f *fates) (held []*record, retryErr, permanentErr error) {
+func (e *pcmExporter) send(ctx context.Context, rt route, recs []*record, f *fates) (held []*record, retryErr, permanentErr error) {
 	enc := encodeReports(recs)
 	defer encodings.Put(enc)
 	items := enc.items
-	path := e.pathOf(api)
+	api, path := rt.api(), e.pathOf(rt)
 	for start := 0; start < len(items); {
 		end := min(start+e.cfg.MaxBatchSize, len(items))
 		results, err := e.clients.API.Send(ctx, path, items[start:end])

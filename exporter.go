@@ -252,20 +252,6 @@ func (e *pcmExporter) onResponse(path string, status int, d time.Duration) {
 		e.attrs(attribute.String("api", e.apiOfPath(path).String()), attribute.Int("status_code", status)))
 }
 
-func (e *pcmExporter) apiOfPath(path string) mapping.API {
-	if path == e.cfg.OpendataReportPath {
-		return mapping.APIOpendata
-	}
-	return mapping.APIPrivate
-}
-
-func (e *pcmExporter) pathOf(api mapping.API) string {
-	if api == mapping.APIOpendata {
-		return e.cfg.OpendataReportPath
-	}
-	return e.cfg.PrivateReportPath
-}
-
 func (e *pcmExporter) flushCounts(c *outcomeCounts) {
 	ctx := context.Background()
 	for api := range c.reports {

@@ -27,9 +27,13 @@ import (
 // lower-case UUID is 16 bytes; a correlationId equal to the trace id (the default) is a flag.
 // A batch written by another version, or that cannot be read, is dead-lettered whole when the
 // queue hands it out (stage undecodable), never dropped without a trace.
+//
+// Version 2 adds credit-portability reports (flagCreditPortability, then their eight fields
+// after the record's other fields); it reads version 1 batches, which cannot hold any.
 const (
 	queueMagic0, queueMagic1 = 'P', 'Q'
-	queueVersion             = 1
+	queueVersion             = 2
+	queueVersionPrivateOnly  = 1
 )
 
 const (
@@ -39,6 +43,8 @@ const (
 	flagInteractionUUID  = 1 << 3
 	flagCorrelationTrace = 1 << 4
 	flagWaiting          = 1 << 5
+	// flagCreditPortability (version 2): mapping.APICreditPortability, with its fields.
+	flagCreditPortability = 1 << 6
 )
 
 // Value types of additionalInfo in the encoding.
@@ -135,8 +141,11 @@ func marshalBatch(b *reportBatch) []byte {
 func appendRecord(dst []byte, rec *record, t *stringTable, base int64) []byte {
 	r := &rec.report
 	var flags byte
-	if r.API == mapping.APIOpendata {
+	switch r.API {
+	case mapping.APIOpendata:
 		flags |= flagAPIOpendata
+	case mapping.APICreditPortability:
+		flags |= flagCreditPortability
 	}
 	switch r.Role {
 	case mapping.RoleClient:
@@ -183,6 +192,16 @@ func appendRecord(dst []byte, rec *record, t *stringTable, base int64) []byte {
 	}
 	if rec.waiting() {
 		dst = binary.AppendUvarint(dst, t.ref(rec.lookup))
+	}
+	if r.API == mapping.APICreditPortability {
+		var cp mapping.CreditPortability
+		if r.CreditPortability != nil {
+			cp = *r.CreditPortability
+		}
+		for _, s := range [...]string{cp.PortabilityID, cp.ConsentID, cp.CreationDateTime, cp.CreditPortabilityStatus,
+			cp.StatusUpdateDateTime, cp.RejectionReason, cp.RejectedBy, cp.ErrorCode} {
+			dst = binary.AppendUvarint(dst, t.ref(s))
+		}
 	}
 	return dst
 }
@@ -237,6 +256,7 @@ type decoder struct {
 	data    []byte
 	strings []string
 	err     error
+	version byte
 }
 
 var errTruncated = errors.New("truncated entry")
@@ -310,10 +330,10 @@ func unmarshalBatch(data []byte) (*reportBatch, error) {
 	if len(data) < 3 || data[0] != queueMagic0 || data[1] != queueMagic1 {
 		return nil, errors.New("not a batch of reports (written by another version of the exporter?)")
 	}
-	if data[2] != queueVersion {
-		return nil, fmt.Errorf("encoding version %d, this exporter reads version %d", data[2], queueVersion)
+	if data[2] != queueVersion && data[2] != queueVersionPrivateOnly {
+		return nil, fmt.Errorf("encoding version %d, this exporter reads versions %d and %d", data[2], queueVersionPrivateOnly, queueVersion)
 	}
-	d := &decoder{data: data[3:]}
+	d := &decoder{data: data[3:], version: data[2]}
 	d.strings = make([]string, d.count())
 	for i := range d.strings {
 		d.strings[i] = string(d.bytes(d.count()))
@@ -346,7 +366,14 @@ func (d *decoder) record(rec *record, base int64) {
 	copy(rec.trace[:], d.bytes(16))
 	copy(rec.span[:], d.bytes(8))
 	r.API = mapping.APIPrivate
-	if f&flagAPIOpendata != 0 {
+	portability := f&flagCreditPortability != 0
+	switch {
+	case portability && (d.version < queueVersion || f&flagAPIOpendata != 0):
+		d.fail(errors.New("a credit-portability flag this version or API cannot have"))
+		return
+	case portability:
+		r.API = mapping.APICreditPortability
+	case f&flagAPIOpendata != 0:
 		r.API = mapping.APIOpendata
 	}
 	switch {
@@ -388,6 +415,15 @@ func (d *decoder) record(rec *record, base int64) {
 		rec.lookup = d.str()
 		if rec.lookup == "" {
 			d.fail(errors.New("a report waiting for the Directory without a counterpart to look up"))
+		}
+	}
+	if portability {
+		cp := mapping.CreditPortability{
+			PortabilityID: d.str(), ConsentID: d.str(), CreationDateTime: d.str(), CreditPortabilityStatus: d.str(),
+			StatusUpdateDateTime: d.str(), RejectionReason: d.str(), RejectedBy: d.str(), ErrorCode: d.str(),
+		}
+		if cp != (mapping.CreditPortability{}) {
+			r.CreditPortability = &cp
 		}
 	}
 }

@@ -38,7 +38,7 @@ func (r *record) role() mapping.Role {
 }
 
 func apiOrPrivate(api mapping.API) mapping.API {
-	if api == mapping.APIOpendata {
+	if api == mapping.APIOpendata || api == mapping.APICreditPortability {
 		return api
 	}
 	return mapping.APIPrivate

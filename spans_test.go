@@ -25,6 +25,7 @@ type spanSpec struct {
 	errorType     string
 	duration      time.Duration
 	age           time.Duration // how long ago the call started; default one minute
+	attrs         map[string]string
 }
 
 func newUUID() string {
@@ -101,6 +102,9 @@ func traces(specs ...spanSpec) ptrace.Traces {
 		}
 		if s.errorType != "" {
 			a.PutStr("error.type", s.errorType)
+		}
+		for k, v := range s.attrs {
+			a.PutStr(k, v)
 		}
 	}
 	return td

@@ -182,7 +182,8 @@ func (c *Catalog) Templates(class EndpointClass) []string {
 	return slices.Clone(c.lists[class])
 }
 
-// Contains reports exact template membership in the private (incl. security) or opendata list.
+// Contains reports exact template membership in the private (incl. security), opendata or
+// credit-portability list.
 func (c *Catalog) Contains(template string, api API) bool {
 	if c == nil {
 		return false
@@ -196,6 +197,8 @@ func (c *Catalog) Contains(template string, api API) bool {
 		return class == ClassPrivate || class == ClassSecurity
 	case APIOpendata:
 		return class == ClassOpendata
+	case APICreditPortability:
+		return class == ClassCreditPortability
 	}
 	return false
 }

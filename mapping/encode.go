@@ -25,7 +25,9 @@ const maxValueDepth = 32
 // processTimespan, role, additionalInfo. Private SERVER: the same without clientSSId,
 // endpointUriPrefix and correlationId (PCM rejects unknown keys in server reports; Decisions
 // 10, 24). Opendata: only endpoint, statusCode, httpMethod, timestamp, processTimespan,
-// additionalInfo (additionalProperties: false; Decision 17).
+// additionalInfo (additionalProperties: false; Decision 17). Credit portability: the private
+// fields up to role, then the set fields of CreditPortability, no additionalInfo
+// (docs/pcm-rules.md §12.1).
 //
 // timestamp is "YYYY-MM-DDTHH:mm:ss.sssZ" in UTC, truncated to the millisecond;
 // processTimespan is a JSON integer; additionalInfo is always an object, {} when empty
@@ -73,6 +75,10 @@ func AppendJSON(dst []byte, r *Report) []byte {
 	dst = appendTimestamp(dst, r.Timestamp)
 	dst = appendInt(dst, `","processTimespan":`, r.ProcessTimespan)
 	dst = appendStr(dst, `,"role":`, r.Role.String())
+	if r.API == APICreditPortability {
+		dst = appendCreditPortability(dst, r.CreditPortability, r.Role)
+		return append(dst, '}')
+	}
 	dst = append(dst, `,"additionalInfo":`...)
 	dst = appendAdditionalInfo(dst, "", r.AdditionalInfo)
 	return append(dst, '}')

@@ -140,7 +140,7 @@ func skipped(r SkipReason) Result { return Result{Outcome: OutcomeSkipped, SkipR
 // Checks run in this order, so each skipped span is counted once under the most telling reason:
 // span kind (span_kind), an HTTP method attribute (not_http), the path (not_open_finance: a
 // HEAD /healthz is not Open Finance), the method enum (method: an OPTIONS on an Open Finance path),
-// the template's list (credit_portability, opendata_client), the status (no_status, or 408 for a
+// the template's list (opendata_client), the status (no_status, or 408 for a
 // client timeout or cancellation, see endedByTimeout) and, for security endpoints, the
 // counterpart (unknown_counterpart).
 func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) Result {
@@ -205,8 +205,6 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 		return skipped(SkipMethod)
 	}
 	switch {
-	case res.kind == resMatched && res.class == ClassCreditPortability:
-		return skipped(SkipCreditPortability)
 	case res.kind == resMatched && res.class == ClassOpendata && role == RoleClient:
 		return skipped(SkipOpendataClient)
 	}
@@ -252,6 +250,11 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 	}
 
 	out.API = APIPrivate
+	portability := res.kind == resMatched && res.class == ClassCreditPortability
+	if portability {
+		out.API = APICreditPortability
+		out.CreditPortability = readCreditPortability(span)
+	}
 	out.Role = role
 	var fixes Fixes
 	var query string // Result.CounterpartQuery
@@ -302,6 +305,12 @@ func (m *Mapper) Map(resource pcommon.Resource, span ptrace.Span, out *Report) R
 	result := Result{Outcome: OutcomeReport, Fixes: fixes, CounterpartQuery: query}
 	if res.kind == resUnlisted {
 		result.Outcome = OutcomeUnlisted
+	}
+	if portability {
+		// The credit-portability API has no additionalInfo (docs/pcm-rules.md §12.1).
+		clear(out.AdditionalInfo)
+		out.AdditionalInfo = out.AdditionalInfo[:0]
+		return result
 	}
 	out.AdditionalInfo = normalizeInfo(out.AdditionalInfo, &result)
 	return result

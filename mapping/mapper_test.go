@@ -329,11 +329,6 @@ func TestMapClient(t *testing.T) {
 			result: skip(SkipOpendataClient),
 		},
 		{
-			name: "credit portability",
-			kind: ptrace.SpanKindClient, attrs: clientAttrs(bankURL + "/open-banking/credit-portability/v1/portabilities/p-1"),
-			result: skip(SkipCreditPortability),
-		},
-		{
 			name: "health check", kind: ptrace.SpanKindClient, attrs: clientAttrs("https://api.banco-b.example/healthz"),
 			result: skip(SkipNotOpenFinance),
 		},
@@ -684,7 +679,6 @@ func TestMapServer(t *testing.T) {
 		{name: "metrics scrape with route", kind: ptrace.SpanKindServer, attrs: merge(serverAttrs("/metrics"), map[string]any{"http.route": "/metrics"}), result: skip(SkipNotOpenFinance)},
 		{name: "no path", kind: ptrace.SpanKindServer, attrs: merge(serverAttrs(""), map[string]any{"url.path": nil}), result: skip(SkipNotOpenFinance)},
 		{name: "CORS preflight", kind: ptrace.SpanKindServer, attrs: merge(serverAttrs(conPath), map[string]any{"http.request.method": "OPTIONS"}), result: skip(SkipMethod)},
-		{name: "credit portability", kind: ptrace.SpanKindServer, attrs: serverAttrs("/open-banking/credit-portability/v1/portabilities"), result: skip(SkipCreditPortability)},
 		{name: "1xx", kind: ptrace.SpanKindServer, attrs: merge(serverAttrs(conPath), map[string]any{"http.response.status_code": 101}), result: skip(SkipNoStatus)},
 	})
 }

@@ -17,15 +17,24 @@ const (
 	// APIOpendata is /report-api/v1/opendata/report: unauthenticated phase-1 open data APIs,
 	// reported by the server only.
 	APIOpendata
+	// APICreditPortability is /report-api/v1/credit-portabilities/client (CLIENT reports) and
+	// /server (SERVER reports): the credit-portability API, reported by both sides with the
+	// fields of Report.CreditPortability (docs/pcm-rules.md §12.1).
+	APICreditPortability
 )
 
-// String returns "private" or "opendata" (the metric attribute value).
+// NumAPIs bounds the API values: arrays indexed by API have this length.
+const NumAPIs = int(APICreditPortability) + 1
+
+// String returns "private", "opendata" or "credit_portability" (the metric attribute value).
 func (a API) String() string {
 	switch a {
 	case APIPrivate:
 		return "private"
 	case APIOpendata:
 		return "opendata"
+	case APICreditPortability:
+		return "credit_portability"
 	}
 	return "API(" + strconv.Itoa(int(a)) + ")"
 }
@@ -87,6 +96,9 @@ type Report struct {
 	ProcessTimespan   int64  // whole ms, >= 1
 	ClientIP          string // opendata: additionalInfo.clientIp ("" = omitted)
 	AdditionalInfo    []AdditionalField
+	// CreditPortability: the credit-portability fields, nil when none is known. Never
+	// modified once set, so copies of the report share it.
+	CreditPortability *CreditPortability
 }
 
 // Clone returns a deep copy of r whose AdditionalInfo owns its slice and values, independent of
@@ -144,7 +156,6 @@ const (
 	SkipMethod             SkipReason = "method"              // HEAD, OPTIONS, _OTHER, … (PCM enum is GET POST PUT DELETE PATCH)
 	SkipNoStatus           SkipReason = "no_status"           // no status code, or 1xx, and not a client timeout
 	SkipOpendataClient     SkipReason = "opendata_client"     // CLIENT span to an opendata template (only the server reports open data)
-	SkipCreditPortability  SkipReason = "credit_portability"  // listed, but for the credit-portability API this exporter does not send
 	SkipUnknownCounterpart SkipReason = "unknown_counterpart" // security endpoint (/token…) with no resolvable counterpart org: most likely not an Open Finance call
 )
 

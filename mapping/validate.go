@@ -88,13 +88,13 @@ func (v Validator) Validate(r *Report, now time.Time) []Problem {
 		ps = checkEndpoint(ps, catalog, r.Endpoint, APIOpendata)
 		ps = checkCommon(ps, r, now)
 		return ps
-	case APIPrivate:
+	case APIPrivate, APICreditPortability:
 	default:
-		return append(ps, Problem{Type: ProblemInvalidPayload, Field: "api", Detail: "must be private or opendata"})
+		return append(ps, Problem{Type: ProblemInvalidPayload, Field: "api", Detail: "must be private, opendata or credit_portability"})
 	}
 
 	ps = checkInteractionID(ps, r)
-	ps = checkEndpoint(ps, catalog, r.Endpoint, APIPrivate)
+	ps = checkEndpoint(ps, catalog, r.Endpoint, r.API)
 	ps = checkCommon(ps, r, now)
 	ps = checkOrgID(ps, "clientOrgId", r.ClientOrgID)
 	ps = checkOrgID(ps, "serverOrgId", r.ServerOrgID)
@@ -116,6 +116,9 @@ func (v Validator) Validate(r *Report, now time.Time) []Problem {
 		ps = append(ps, Problem{Type: ProblemMissingProperty, Field: "role"})
 	default:
 		ps = append(ps, Problem{Type: ProblemInvalidFieldValue, Field: "role", Detail: "must be CLIENT or SERVER"})
+	}
+	if r.API == APICreditPortability {
+		return checkCreditPortability(ps, r)
 	}
 	return checkConsentID(ps, r.AdditionalInfo)
 }
@@ -166,7 +169,7 @@ func checkCommon(ps []Problem, r *Report, now time.Time) []Problem {
 	case r.Timestamp.IsZero():
 		ps = append(ps, Problem{Type: ProblemMissingProperty, Field: "timestamp"})
 	case !now.IsZero():
-		ps = CheckTime(ps, r.Timestamp, now)
+		ps = CheckReportTime(ps, r, now)
 	}
 	if r.ProcessTimespan < 1 {
 		ps = append(ps, Problem{Type: ProblemInvalidFieldValue, Field: "processTimespan", Detail: "must be greater than zero"})
@@ -178,8 +181,26 @@ func checkCommon(ps []Problem, r *Report, now time.Time) []Problem {
 // its 5-minute tolerance for clocks ahead. They depend on the time of sending, so a report
 // that waits in a queue is checked again when it is sent.
 func CheckTime(ps []Problem, ts, now time.Time) []Problem {
+	return checkTime(ps, ts, now, MaxReportAge)
+}
+
+// CheckReportTime is CheckTime with the age limit of the report's API: 10 days for credit
+// portability, 7 for the others (Decision 5).
+func CheckReportTime(ps []Problem, r *Report, now time.Time) []Problem {
+	return checkTime(ps, r.Timestamp, now, MaxAge(r.API))
+}
+
+// MaxAge is PCM's age limit for reports of api.
+func MaxAge(api API) time.Duration {
+	if api == APICreditPortability {
+		return MaxCreditPortabilityReportAge
+	}
+	return MaxReportAge
+}
+
+func checkTime(ps []Problem, ts, now time.Time, maxAge time.Duration) []Problem {
 	switch {
-	case since(now, ts) > MaxReportAge:
+	case since(now, ts) > maxAge:
 		ps = append(ps, Problem{Type: ProblemReportTooOld, Field: "timestamp"})
 	case since(ts, now) > MaxClockSkew:
 		ps = append(ps, Problem{Type: ProblemInvalidFieldValue, Field: "timestamp", Detail: "must not be more than 5 minutes in the future"})

@@ -118,7 +118,7 @@ func TestValidate(t *testing.T) {
 		// role and API
 		{"no role", validClient, func(r *Report) { r.Role = 0 }, []string{"Missing property: role"}},
 		{"bad role", validClient, func(r *Report) { r.Role = 9 }, []string{"Invalid field value: role must be CLIENT or SERVER"}},
-		{"no API", validClient, func(r *Report) { r.API = 0 }, []string{"Invalid payload format: api must be private or opendata"}},
+		{"no API", validClient, func(r *Report) { r.API = 0 }, []string{"Invalid payload format: api must be private, opendata or credit_portability"}},
 
 		// additionalInfo.consentId
 		{"valid consentId", validClient, func(r *Report) { r.AdditionalInfo = info(strValue("urn:bancoex:C1DD33123")) }, nil},

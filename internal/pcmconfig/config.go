@@ -64,19 +64,23 @@ type Config struct {
 	QueueConfig  configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
 	RetryConfig  configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
 
-	Environment         Environment        `mapstructure:"environment"`
-	Token               TokenConfig        `mapstructure:"token"`
-	OrgID               string             `mapstructure:"org_id"`
-	SoftwareStatementID string             `mapstructure:"software_statement_id"`
-	PrivateReportPath   string             `mapstructure:"private_report_path"`
-	OpendataReportPath  string             `mapstructure:"opendata_report_path"`
-	MaxBatchSize        int                `mapstructure:"max_batch_size"`
-	EndpointsFile       string             `mapstructure:"endpoints_file"`
-	SecurityEndpoints   map[string]string  `mapstructure:"security_endpoints"`
-	Counterparts        CounterpartsConfig `mapstructure:"counterparts"`
-	Attributes          AttributesConfig   `mapstructure:"attributes"`
-	DeadLetter          DeadLetterConfig   `mapstructure:"dead_letter"`
-	ReconciliationWatch WatchConfig        `mapstructure:"reconciliation_watch"`
+	Environment         Environment `mapstructure:"environment"`
+	Token               TokenConfig `mapstructure:"token"`
+	OrgID               string      `mapstructure:"org_id"`
+	SoftwareStatementID string      `mapstructure:"software_statement_id"`
+	PrivateReportPath   string      `mapstructure:"private_report_path"`
+	OpendataReportPath  string      `mapstructure:"opendata_report_path"`
+	// The credit-portability API takes CLIENT and SERVER reports on paths of their own
+	// (docs/pcm-rules.md §12.1).
+	CreditPortabilityClientPath string             `mapstructure:"credit_portability_client_path"`
+	CreditPortabilityServerPath string             `mapstructure:"credit_portability_server_path"`
+	MaxBatchSize                int                `mapstructure:"max_batch_size"`
+	EndpointsFile               string             `mapstructure:"endpoints_file"`
+	SecurityEndpoints           map[string]string  `mapstructure:"security_endpoints"`
+	Counterparts                CounterpartsConfig `mapstructure:"counterparts"`
+	Attributes                  AttributesConfig   `mapstructure:"attributes"`
+	DeadLetter                  DeadLetterConfig   `mapstructure:"dead_letter"`
+	ReconciliationWatch         WatchConfig        `mapstructure:"reconciliation_watch"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -363,6 +367,8 @@ func (cfg *Config) Validate() error {
 	for _, p := range []struct{ key, path string }{
 		{"private_report_path", cfg.PrivateReportPath},
 		{"opendata_report_path", cfg.OpendataReportPath},
+		{"credit_portability_client_path", cfg.CreditPortabilityClientPath},
+		{"credit_portability_server_path", cfg.CreditPortabilityServerPath},
 	} {
 		switch {
 		case !strings.HasPrefix(p.path, "/"):

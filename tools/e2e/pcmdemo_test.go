@@ -65,10 +65,11 @@ func pcmdemo(t *testing.T, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// TestPcmdemoRun is `make run` with a short traffic phase: it exits 0 and prints the
-// simulator's reconciliation table, the dead letters per reason and the scenario verdicts.
+// TestPcmdemoRun is `make run` with a short traffic phase, each scenario once: it exits 0 and
+// prints the simulator's reconciliation table, the dead letters per reason and the scenario
+// verdicts.
 func TestPcmdemoRun(t *testing.T) {
-	cmd := pcmdemo(t, "-count", "11", "-interval", "20ms", "-strict")
+	cmd := pcmdemo(t, "-count", "12", "-interval", "20ms", "-strict")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()

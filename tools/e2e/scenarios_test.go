@@ -206,6 +206,28 @@ func TestScenarios(t *testing.T) {
 		assert.Equal(t, "127.0.0.1", additionalInfo(t, &r)["clientIp"])
 	})
 
+	t.Run("9 credit portability: both sides report to the credit-portability API", func(t *testing.T) {
+		o := get(t, "credit-portability")
+		assert.True(t, o.OK(), "banco_a %s; banco_b %s", o.Client.Got, o.Srv.Got)
+		cr, sr := o.Client.Report, o.Srv.Report
+		require.NotNil(t, cr, o.Client.Got)
+		require.NotNil(t, sr, o.Srv.Got)
+		for _, r := range []*pcmsim.Report{cr, sr} {
+			assert.Equal(t, pcmsim.APICreditPortability, r.API)
+			assert.Equal(t, "/open-banking/credit-portability/v1/portabilities/{portabilityId}", r.Endpoint)
+			assert.Equal(t, demo.StatusSingle, string(r.Status), "PCM pairs only private reports")
+			assert.Equal(t, o.Run.Result.InteractionID(), r.FapiInteractionID)
+			assert.Equal(t, demo.PortabilityStatus, r.CreditPortability["creditPortabilityStatus"])
+			assert.NotEmpty(t, r.CreditPortability["portabilityId"])
+		}
+		assert.Equal(t, pcmsim.RoleClient, cr.Role)
+		assert.Equal(t, demo.BancoA.OrgID, cr.SubmittedBy)
+		assert.NotEmpty(t, cr.CreditPortability["creationDateTime"])
+		assert.Equal(t, pcmsim.RoleServer, sr.Role)
+		assert.Equal(t, demo.BancoB.OrgID, sr.SubmittedBy)
+		assert.Equal(t, demo.BancoA.OrgID, sr.ClientOrgID)
+	})
+
 	t.Run("PCM discarded nothing", func(t *testing.T) {
 		// local validation kept back everything PCM would have discarded
 		assert.Empty(t, st.Sim.Discarded())
@@ -230,9 +252,15 @@ func checkMetrics(t *testing.T, st *demo.Stack, runs []demo.Run) {
 	skippedOpendata := 0.0
 	for _, r := range runs {
 		c, s := r.Scenario.Client, r.Scenario.Server
+		api := func(e demo.Expect) string {
+			if e.CreditPortability {
+				return "credit_portability"
+			}
+			return "private"
+		}
 		switch {
 		case c.Status != "":
-			want[key("private", "CLIENT", "accepted")]++
+			want[key(api(c), "CLIENT", "accepted")]++
 		case c.DeadLetter != "":
 			want[key("private", "CLIENT", "invalid")]++
 		case c.Skipped == "opendata_client":
@@ -240,7 +268,7 @@ func checkMetrics(t *testing.T, st *demo.Stack, runs []demo.Run) {
 		}
 		switch {
 		case s.Status != "":
-			want[key("private", "SERVER", "accepted")]++
+			want[key(api(s), "SERVER", "accepted")]++
 		case s.Opendata:
 			want[key("opendata", "SERVER", "accepted")]++
 		case s.DeadLetter != "":
@@ -343,7 +371,7 @@ func TestConcurrentTraffic(t *testing.T) {
 	assert.Equal(t, 2*(per("paired-balances")+per("paired-payment")+per("paired-token")), sum.ByStatus[pcmsim.StatusPaired])
 	assert.Equal(t, 2*(per("inconsistent-gateway")+per("timeout-with-id")), sum.ByStatus[pcmsim.StatusPairedInconsistent])
 	assert.Equal(t, per("timeout-no-id")+per("unknown-server-host")+per("unknown-client-id"), sum.ByStatus[pcmsim.StatusUnpaired])
-	assert.Equal(t, per("timeout-no-id")+per("opendata"), sum.ByStatus[pcmsim.StatusSingle])
+	assert.Equal(t, per("timeout-no-id")+per("opendata")+2*per("credit-portability"), sum.ByStatus[pcmsim.StatusSingle])
 	assert.Zero(t, sum.ByStatus[pcmsim.StatusDiscarded])
 	checkMetrics(t, st, runs)
 }

@@ -116,6 +116,7 @@ type spanSpec struct {
 	interactionID string
 	clientOrg     string // SERVER: pcm.client_org_id
 	callerID      string // SERVER: pcm.caller_id
+	attrs         map[string]string
 }
 
 func newUUID() string {
@@ -169,6 +170,9 @@ func traces(specs ...spanSpec) ptrace.Traces {
 		}
 		if s.callerID != "" {
 			a.PutStr("pcm.caller_id", s.callerID)
+		}
+		for k, v := range s.attrs {
+			a.PutStr(k, v)
 		}
 	}
 	return td

@@ -22,6 +22,11 @@ var (
 	privateKeys = []string{"fapiInteractionId", "endpoint", "statusCode", "httpMethod", "clientOrgId", "serverOrgId",
 		"clientSSId", "endpointUriPrefix", "correlationId", "timestamp", "processTimespan", "role", "additionalInfo"}
 	opendataKeys = []string{"endpoint", "statusCode", "httpMethod", "timestamp", "processTimespan", "additionalInfo"}
+	// portabilityKeys: the credit-portability API's keys (docs/pcm-rules.md §12.1).
+	portabilityKeys = []string{"fapiInteractionId", "endpoint", "statusCode", "httpMethod", "clientOrgId", "serverOrgId",
+		"clientSSId", "endpointUriPrefix", "correlationId", "timestamp", "processTimespan", "role",
+		"portabilityId", "consentId", "creationDateTime", "creditPortabilityStatus", "statusUpdateDateTime",
+		"rejectionReason", "rejectedBy", "errorCode"}
 	// privateOnlyKeys tell a private report from an opendata one when nothing else says which.
 	privateOnlyKeys = []string{"role", "fapiInteractionId", "clientOrgId", "serverOrgId", "clientSSId", "endpointUriPrefix", "correlationId"}
 )
@@ -69,7 +74,7 @@ func judge(raw []byte, api mapping.API, validator mapping.Validator, orgID strin
 	// PCM takes the requester from the token: our org_id must be the client of a CLIENT report
 	// and the server of a SERVER report.
 	switch {
-	case api != mapping.APIPrivate || flagged[""]:
+	case api == mapping.APIOpendata || flagged[""]:
 	case r.Role == mapping.RoleClient && mapping.IsUUID(r.ClientOrgID) && !strings.EqualFold(r.ClientOrgID, orgID):
 		j.problems = append(j.problems, requesterMismatch+"clientOrgId")
 	case r.Role == mapping.RoleServer && mapping.IsUUID(r.ServerOrgID) && !strings.EqualFold(r.ServerOrgID, orgID):
@@ -79,18 +84,25 @@ func judge(raw []byte, api mapping.API, validator mapping.Validator, orgID strin
 }
 
 // inferAPI says which report API a plain report object is for: a dead-letter entry names it;
-// otherwise any private-only key makes it private, an opendata template makes it opendata, and
-// the rest is private (PCM then says what is missing).
+// otherwise a credit-portability template makes it a credit-portability report, any
+// private-only key makes it private, an opendata template makes it opendata, and the rest is
+// private (PCM then says what is missing).
 func inferAPI(raw []byte, entryAPI string, catalog *mapping.Catalog) mapping.API {
 	switch entryAPI {
 	case mapping.APIPrivate.String():
 		return mapping.APIPrivate
 	case mapping.APIOpendata.String():
 		return mapping.APIOpendata
+	case mapping.APICreditPortability.String():
+		return mapping.APICreditPortability
 	}
 	var probe map[string]json.RawMessage
 	if json.Unmarshal(raw, &probe) != nil {
 		return mapping.APIPrivate
+	}
+	var template string
+	if json.Unmarshal(probe["endpoint"], &template) == nil && catalog.Contains(template, mapping.APICreditPortability) {
+		return mapping.APICreditPortability
 	}
 	for _, k := range privateOnlyKeys {
 		if _, ok := probe[k]; ok {
@@ -124,8 +136,11 @@ func decodeReport(raw []byte, api mapping.API) (mapping.Report, []mapping.Proble
 		return r, []mapping.Problem{{Type: mapping.ProblemInvalidPayload, Field: "report", Detail: "MUST be an object"}}, flagged
 	}
 	allowed := privateKeys
-	if api == mapping.APIOpendata {
+	switch api {
+	case mapping.APIOpendata:
 		allowed = opendataKeys
+	case mapping.APICreditPortability:
+		allowed = portabilityKeys
 	}
 	for _, f := range fields {
 		if !contains(allowed, f.key) {
@@ -145,7 +160,7 @@ func decodeReport(raw []byte, api mapping.API) (mapping.Report, []mapping.Proble
 	}
 	str("endpoint", &r.Endpoint)
 	str("httpMethod", &r.HTTPMethod)
-	if api == mapping.APIPrivate {
+	if api != mapping.APIOpendata {
 		str("fapiInteractionId", &r.FapiInteractionID)
 		str("clientOrgId", &r.ClientOrgID)
 		str("serverOrgId", &r.ServerOrgID)
@@ -203,6 +218,22 @@ func decodeReport(raw []byte, api mapping.API) (mapping.Report, []mapping.Proble
 			r.ProcessTimespan = int64(math.Ceil(f))
 		}
 		// ≤ 0 stays 0: the Validator says "must be greater than zero".
+	}
+
+	if api == mapping.APICreditPortability {
+		var cp mapping.CreditPortability
+		str("portabilityId", &cp.PortabilityID)
+		str("consentId", &cp.ConsentID)
+		str("creationDateTime", &cp.CreationDateTime)
+		str("creditPortabilityStatus", &cp.CreditPortabilityStatus)
+		str("statusUpdateDateTime", &cp.StatusUpdateDateTime)
+		str("rejectionReason", &cp.RejectionReason)
+		str("rejectedBy", &cp.RejectedBy)
+		str("errorCode", &cp.ErrorCode)
+		if cp != (mapping.CreditPortability{}) {
+			r.CreditPortability = &cp
+		}
+		return r, ps, flagged // no additionalInfo in this API (an extra key is flagged above)
 	}
 
 	// additionalInfo: required in CLIENT and opendata reports, optional in SERVER ones; always

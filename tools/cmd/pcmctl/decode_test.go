@@ -128,6 +128,8 @@ func TestInferAPI(t *testing.T) {
 		{`{"endpoint":"/open-banking/channels/v2/branches"}`, "", mapping.APIOpendata},
 		{`{"endpoint":"/open-banking/channels/v2/branches","role":"SERVER"}`, "", mapping.APIPrivate},
 		{`{"endpoint":"/open-banking/accounts/v2/accounts"}`, "", mapping.APIPrivate},
+		{`{"endpoint":"/open-banking/credit-portability/v1/portabilities","role":"CLIENT"}`, "", mapping.APICreditPortability},
+		{`{"endpoint":"/open-banking/accounts/v2/accounts"}`, "credit_portability", mapping.APICreditPortability},
 		{`{"endpoint":"/open-banking/accounts/v2/accounts"}`, "opendata", mapping.APIOpendata},
 		{`{"endpoint":"/open-banking/channels/v2/branches"}`, "private", mapping.APIPrivate},
 		{`[]`, "", mapping.APIPrivate},

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	pcmexporter "github.com/pcm-otel/pcmexporter"
 	"github.com/pcm-otel/pcmexporter/internal/deadletter"
 	"github.com/pcm-otel/pcmexporter/mapping"
 )
@@ -23,8 +24,9 @@ Resends the reports of a dead-letter file (after you corrected them) through the
 PCM client: same token, TLS, paths and batch size as the collector.
 
 Every line is first judged locally like "pcmctl validate" does; a report PCM would still
-discard is not sent and is listed. The others go to private_report_path or
-opendata_report_path (by the line's "api"), in POSTs of at most max_batch_size reports, and
+discard is not sent and is listed. The others go to private_report_path,
+opendata_report_path or, by role, credit_portability_client_path / _server_path (by the
+line's "api"), in POSTs of at most max_batch_size reports, and
 PCM's answer is printed per line (reportId, status, message). A line is sent at most once per
 run: identical reports are sent once, and nothing is retried automatically — a POST that fails
 leaves its reports (and the later ones of the same API) "not delivered".
@@ -272,10 +274,11 @@ func stageNames() string {
 // that API not delivered (no automatic retry: the operator decides), and the returned error
 // says why.
 func sendReplay(ctx context.Context, ec *exporterConfig, results []*replayResult) error {
-	byAPI := map[mapping.API][]*replayResult{}
+	byAPI := map[string][]*replayResult{} // by path: credit portability has one per role
 	for _, res := range results {
 		if res.Outcome == outcomeWouldSend {
-			byAPI[res.api] = append(byAPI[res.api], res)
+			path := replayPath(ec.cfg, res)
+			byAPI[path] = append(byAPI[path], res)
 		}
 	}
 	if len(byAPI) == 0 {
@@ -290,12 +293,10 @@ func sendReplay(ctx context.Context, ec *exporterConfig, results []*replayResult
 	}
 	defer clients.Close()
 	var errs []error
-	for _, api := range []mapping.API{mapping.APIPrivate, mapping.APIOpendata} {
-		pending := byAPI[api]
-		path := ec.cfg.PrivateReportPath
-		if api == mapping.APIOpendata {
-			path = ec.cfg.OpendataReportPath
-		}
+	for _, path := range []string{ec.cfg.PrivateReportPath, ec.cfg.OpendataReportPath,
+		ec.cfg.CreditPortabilityClientPath, ec.cfg.CreditPortabilityServerPath} {
+		pending := byAPI[path]
+		delete(byAPI, path) // paths configured alike are sent once
 		for start := 0; start < len(pending); {
 			end := min(start+ec.cfg.MaxBatchSize, len(pending))
 			items := make([][]byte, end-start)
@@ -317,13 +318,27 @@ func sendReplay(ctx context.Context, ec *exporterConfig, results []*replayResult
 			}
 			if err != nil {
 				markNotDelivered(pending[start+len(answers):], err)
-				errs = append(errs, fmt.Errorf("sending %s reports to %s: %w", api, reportURL(ec.cfg, path), err))
+				errs = append(errs, fmt.Errorf("sending %s reports to %s: %w", pending[0].api, reportURL(ec.cfg, path), err))
 				break
 			}
 			start = end
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// replayPath is the configured path of the report's API (and role, for credit portability).
+func replayPath(cfg *pcmexporter.Config, res *replayResult) string {
+	switch res.api {
+	case mapping.APIOpendata:
+		return cfg.OpendataReportPath
+	case mapping.APICreditPortability:
+		if res.Role == mapping.RoleServer.String() {
+			return cfg.CreditPortabilityServerPath
+		}
+		return cfg.CreditPortabilityClientPath
+	}
+	return cfg.PrivateReportPath
 }
 
 func markNotDelivered(pending []*replayResult, err error) {
@@ -451,16 +466,12 @@ func printReplay(c *cli, ec *exporterConfig, opts *replayOptions, results []*rep
 		case outcomeUnreadable:
 			text = "unreadable: " + res.Message
 		case outcomeWouldSend:
-			path := ec.cfg.PrivateReportPath
-			if res.api == mapping.APIOpendata {
-				path = ec.cfg.OpendataReportPath
-			}
-			text = fmt.Sprintf("would send to %s (%s)", reportURL(ec.cfg, path), desc)
+			text = fmt.Sprintf("would send to %s (%s)", reportURL(ec.cfg, replayPath(ec.cfg, res)), desc)
 		}
 		fmt.Fprintf(w, "line %d: %s\n", res.Line, text)
 	}
 	if opts.dryRun {
-		for _, api := range []mapping.API{mapping.APIPrivate, mapping.APIOpendata} {
+		for _, api := range []mapping.API{mapping.APIPrivate, mapping.APIOpendata, mapping.APICreditPortability} {
 			n := 0
 			for _, res := range results {
 				if res.Outcome == outcomeWouldSend && res.api == api {

@@ -282,7 +282,7 @@ func (v *validation) traces(val inputValue) {
 }
 
 func apiOrPrivate(api mapping.API) mapping.API {
-	if api == mapping.APIOpendata {
+	if api == mapping.APIOpendata || api == mapping.APICreditPortability {
 		return api
 	}
 	return mapping.APIPrivate

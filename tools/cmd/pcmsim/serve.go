@@ -98,7 +98,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger.Info("endpoint catalog", zap.String("version", cfg.Catalog.Version),
-		zap.Int("private", cfg.Catalog.Len(pcmsim.APIPrivate)), zap.Int("opendata", cfg.Catalog.Len(pcmsim.APIOpendata)))
+		zap.Int("private", cfg.Catalog.Len(pcmsim.APIPrivate)), zap.Int("opendata", cfg.Catalog.Len(pcmsim.APIOpendata)),
+		zap.Int("credit_portability", cfg.Catalog.Len(pcmsim.APICreditPortability)))
 
 	srv, err := pcmsim.New(cfg)
 	if err != nil {

@@ -60,6 +60,9 @@ type Call struct {
 	Timeout time.Duration
 	// AdditionalInfo becomes pcm.additional_info.<key> attributes on the client span.
 	AdditionalInfo map[string]string
+	// Attributes are set on the client span as they are (what the instrumentation would take
+	// from the response, e.g. pcm.credit_portability.*).
+	Attributes map[string]string
 }
 
 // CallResult is what the client bank saw.
@@ -143,6 +146,7 @@ func (c *ClientBank) Shutdown(ctx context.Context) error {
 type callState struct {
 	noInteractionID bool
 	additionalInfo  map[string]string
+	attributes      map[string]string
 	sentID          string
 	receivedID      string
 	traceID, spanID string
@@ -163,7 +167,7 @@ func (c *ClientBank) Do(ctx context.Context, name string, call Call) CallResult 
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	st := &callState{noInteractionID: call.NoInteractionID, additionalInfo: call.AdditionalInfo}
+	st := &callState{noInteractionID: call.NoInteractionID, additionalInfo: call.AdditionalInfo, attributes: call.Attributes}
 	ctx, span := c.tracer.Start(ctx, name, trace.WithAttributes(attribute.String("demo.scenario", name)))
 	defer span.End()
 	ctx = context.WithValue(ctx, callStateKey{}, st)
@@ -244,6 +248,9 @@ func (t *fapiTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	st.spanID = span.SpanContext().SpanID().String()
 	for k, v := range st.additionalInfo {
 		span.SetAttributes(attribute.String(AttrAdditionalInfoPrefix+k, v))
+	}
+	for k, v := range st.attributes {
+		span.SetAttributes(attribute.String(k, v))
 	}
 	if !st.noInteractionID {
 		id := NewInteractionID()

@@ -86,7 +86,7 @@ func TestScenarioTable(t *testing.T) {
 			assert.Equal(t, 1, n, "%s: each side has exactly one fate: %+v", s.Name, e)
 		}
 	}
-	for i := 1; i <= 8; i++ {
+	for i := 1; i <= 9; i++ {
 		assert.True(t, manual[i], "scenario %d missing", i)
 	}
 }
@@ -183,6 +183,10 @@ func TestScenarioSpans(t *testing.T) {
 			}
 			for k, v := range s.Call.AdditionalInfo {
 				got, _ := ca.Get(AttrAdditionalInfoPrefix + k)
+				assert.Equal(t, v, got.Str())
+			}
+			for k, v := range s.Call.Attributes {
+				got, _ := ca.Get(k)
 				assert.Equal(t, v, got.Str())
 			}
 		})

@@ -72,9 +72,14 @@ func checkMapping(t *testing.T, side string, m *mapping.Mapper, v mapping.Valida
 	default:
 		require.Equal(t, mapping.OutcomeReport, res.Outcome, "%s: %+v", side, res)
 		assert.Empty(t, v.Validate(&rep, time.Now()), side)
-		if exp.Opendata {
+		switch {
+		case exp.Opendata:
 			assert.Equal(t, mapping.APIOpendata, rep.API, side)
-		} else {
+		case exp.CreditPortability:
+			assert.Equal(t, mapping.APICreditPortability, rep.API, side)
+			require.NotNil(t, rep.CreditPortability, side)
+			assert.Equal(t, PortabilityStatus, rep.CreditPortability.CreditPortabilityStatus, side)
+		default:
 			assert.Equal(t, mapping.APIPrivate, rep.API, side)
 		}
 		if exp.StatusCode != 0 {

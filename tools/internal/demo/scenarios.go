@@ -3,6 +3,8 @@ package demo
 import (
 	"fmt"
 	"time"
+
+	"github.com/pcm-otel/pcmexporter/mapping"
 )
 
 // PCM report statuses the simulator reports after reconciliation.
@@ -27,6 +29,9 @@ type Expect struct {
 	Status string
 	// Opendata: the report goes to the opendata API (never paired; stored as SINGLE).
 	Opendata bool
+	// CreditPortability: the report (Status) goes to the credit-portability API, which PCM
+	// does not pair either.
+	CreditPortability bool
 	// DeadLetter is the expected start of the dead-letter reason: the exporter rejects the
 	// report locally (it is counted as invalid and never sent).
 	DeadLetter string
@@ -48,6 +53,9 @@ func (e Expect) String() string {
 		return "opendata report"
 	case e.Status != "":
 		s := e.Status
+		if e.CreditPortability {
+			s = "credit-portability report " + s
+		}
 		if e.StatusCode != 0 {
 			s += fmt.Sprintf(" (%d)", e.StatusCode)
 		}
@@ -63,8 +71,8 @@ func (e Expect) String() string {
 // Scenario is one row of the traffic table: a call of the client bank and what PCM should
 // make of each side's report.
 type Scenario struct {
-	// Manual is the scenario number: 1–6 are the PCM integration manual's scenarios, 7 and 8
-	// the two additional ones.
+	// Manual is the scenario number: 1–6 are the PCM integration manual's scenarios, 7–9
+	// additional ones.
 	Manual int
 	// Name is a short, unique, dash-separated identifier.
 	Name string
@@ -87,6 +95,7 @@ const (
 // Scenarios is the traffic table. Every call is independent; the driver cycles through it.
 func Scenarios() []Scenario {
 	const balances = "/open-banking/accounts/v2/accounts/acc-0001/balances"
+	const portabilityID = "54d5348c-1a3f-4ff4-a8a8-d0724fb806c6"
 	consentID := "urn:bancob:" + "c0ffee00-0000-4000-8000-000000000001"
 	return []Scenario{
 		{
@@ -169,6 +178,19 @@ func Scenarios() []Scenario {
 			Call:   Call{Method: "GET", Path: "/open-banking/channels/v2/branches", ClientID: "-"},
 			Client: Expect{Skipped: "opendata_client"},
 			Server: Expect{Opendata: true, StatusCode: 200, Endpoint: "/open-banking/channels/v2/branches"},
+		},
+		{
+			Manual: 9, Name: "credit-portability",
+			Title: "a proponent reads a credit portability's status: both sides report to the credit-portability API",
+			Call: Call{Method: "GET", Path: "/open-banking/credit-portability/v1/portabilities/" + portabilityID,
+				Attributes: map[string]string{
+					mapping.AttrPortabilityID:           portabilityID,
+					mapping.AttrPortabilityCreation:     "2026-03-10T11:00:00Z",
+					mapping.AttrPortabilityStatus:       PortabilityStatus,
+					mapping.AttrPortabilityStatusUpdate: "2026-03-10T12:00:00Z",
+				}},
+			Client: Expect{Status: StatusSingle, CreditPortability: true, StatusCode: 200, Endpoint: "/open-banking/credit-portability/v1/portabilities/{portabilityId}"},
+			Server: Expect{Status: StatusSingle, CreditPortability: true, StatusCode: 200, Endpoint: "/open-banking/credit-portability/v1/portabilities/{portabilityId}"},
 		},
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/pcm-otel/pcmexporter/mapping"
 )
 
 // Routes of the server bank. They are plain Go 1.22 mux patterns; the whole mux is wrapped by
@@ -34,7 +36,13 @@ const (
 	RouteToken      = "POST /auth/token"                       // the authorization server's token endpoint
 	RouteHealth     = "GET /health"
 	RouteAccountsV1 = "GET /open-banking/accounts/v1/accounts" // outdated: v1 is not in PCM's list
+	// RouteGetPortability is a credit portability's status, reported to PCM's
+	// credit-portability API.
+	RouteGetPortability = "GET /open-banking/credit-portability/v1/portabilities/{portabilityId}"
 )
+
+// PortabilityStatus is the status the server bank answers for every credit portability.
+const PortabilityStatus = "RECEIVED"
 
 // HeaderDelay asks the server bank to take this long (a Go duration) before answering; the
 // query parameter "delay" does the same. The handler keeps working when the caller has gone,
@@ -123,6 +131,7 @@ func StartServerBank(ctx context.Context, cfg ServerConfig) (*ServerBank, error)
 		{RouteToken, s.token},
 		{RouteHealth, s.health},
 		{RouteAccountsV1, s.accountsV1},
+		{RouteGetPortability, s.getPortability},
 	} {
 		mux.Handle(r.pattern, s.fapi(r.pattern, r.h))
 	}
@@ -362,4 +371,19 @@ func (s *ServerBank) health(w http.ResponseWriter, r *http.Request) {
 
 func (s *ServerBank) accountsV1(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, envelope(r, []map[string]string{{"accountId": "acc-1"}}))
+}
+
+// getPortability answers a credit portability's status and, like an instrumented service,
+// records on its span the fields PCM's credit-portability report needs.
+func (s *ServerBank) getPortability(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("portabilityId")
+	updated := time.Now().UTC().Format(time.RFC3339)
+	trace.SpanFromContext(r.Context()).SetAttributes(
+		attribute.String(mapping.AttrPortabilityID, id),
+		attribute.String(mapping.AttrPortabilityStatus, PortabilityStatus),
+		attribute.String(mapping.AttrPortabilityStatusUpdate, updated),
+	)
+	writeJSON(w, http.StatusOK, envelope(r, map[string]any{
+		"portabilityId": id, "status": PortabilityStatus, "statusUpdateDateTime": updated,
+	}))
 }

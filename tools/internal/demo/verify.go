@@ -184,6 +184,9 @@ func judge(exp Expect, r *pcmsim.Report, dl *deadletter.Entry, interactionID str
 		if string(r.Status) != exp.Status {
 			problems = append(problems, "status "+string(r.Status))
 		}
+		if exp.CreditPortability != (r.API == pcmsim.APICreditPortability) {
+			problems = append(problems, "api "+string(r.API))
+		}
 		if exp.StatusCode != 0 && r.StatusCode != exp.StatusCode {
 			problems = append(problems, fmt.Sprintf("statusCode %d", r.StatusCode))
 		}

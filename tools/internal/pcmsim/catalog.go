@@ -12,18 +12,21 @@ import (
 // endpoint must equal one template exactly (no matching of concrete paths), as in PCM.
 type Catalog struct {
 	// Version is the list version (the "version" key of the catalog JSON).
-	Version  string
-	private  map[string]bool
-	opendata map[string]bool
+	Version     string
+	private     map[string]bool
+	opendata    map[string]bool
+	portability map[string]bool
 }
 
-// ParseCatalog reads a catalog in the shape of endpoints.json: the top-level arrays "private"
-// and "opendata" are the accepted templates; every other key is ignored.
+// ParseCatalog reads a catalog in the shape of endpoints.json: the top-level arrays "private",
+// "opendata" and "credit_portability" are the accepted templates; every other key is ignored.
 func ParseCatalog(data []byte) (*Catalog, error) {
 	var raw struct {
 		Version  string   `json:"version"`
 		Private  []string `json:"private"`
 		Opendata []string `json:"opendata"`
+		// CreditPortability: the templates of the credit-portability report API.
+		CreditPortability []string `json:"credit_portability"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("pcmsim: endpoint catalog: %w", err)
@@ -31,7 +34,7 @@ func ParseCatalog(data []byte) (*Catalog, error) {
 	if len(raw.Private) == 0 && len(raw.Opendata) == 0 {
 		return nil, errors.New(`pcmsim: endpoint catalog: no "private" or "opendata" templates`)
 	}
-	c := &Catalog{Version: raw.Version, private: set(raw.Private), opendata: set(raw.Opendata)}
+	c := &Catalog{Version: raw.Version, private: set(raw.Private), opendata: set(raw.Opendata), portability: set(raw.CreditPortability)}
 	return c, nil
 }
 
@@ -47,14 +50,19 @@ func (c *Catalog) Accepts(api API, endpoint string) bool {
 		return c.private[endpoint]
 	case APIOpendata:
 		return c.opendata[endpoint]
+	case APICreditPortability:
+		return c.portability[endpoint]
 	}
 	return false
 }
 
 // Len returns the number of templates of the given API.
 func (c *Catalog) Len(api API) int {
-	if api == APIOpendata {
+	switch api {
+	case APIOpendata:
 		return len(c.opendata)
+	case APICreditPortability:
+		return len(c.portability)
 	}
 	return len(c.private)
 }

@@ -78,6 +78,10 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		s.countReport(s.postReports(w, r, APIPrivate))
 	case p == OpendataReportPath:
 		s.countReport(s.postReports(w, r, APIOpendata))
+	case p == CreditPortabilityClientPath:
+		s.countReport(s.postReportsAs(w, r, APICreditPortability, RoleClient))
+	case p == CreditPortabilityServerPath:
+		s.countReport(s.postReportsAs(w, r, APICreditPortability, RoleServer))
 	case strings.HasPrefix(p, PrivateReportPath):
 		s.countQuery(s.getReport(w, r, strings.TrimPrefix(p, PrivateReportPath)))
 	default:
@@ -129,6 +133,12 @@ func (s *Server) gate(w http.ResponseWriter, r *http.Request, count func(int)) (
 
 // postReports serves POST private/opendata reports and returns the HTTP status given.
 func (s *Server) postReports(w http.ResponseWriter, r *http.Request, api API) int {
+	return s.postReportsAs(w, r, api, "")
+}
+
+// postReportsAs serves POST reports of api; pathRole is the role a credit-portability path
+// takes ("" for the others).
+func (s *Server) postReportsAs(w http.ResponseWriter, r *http.Request, api API, pathRole string) int {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeMessage(w, http.StatusMethodNotAllowed, "Method Not Allowed")
@@ -174,9 +184,12 @@ func (s *Server) postReports(w http.ResponseWriter, r *http.Request, api API) in
 	accepted, duplicates := 0, 0
 	for i, raw := range items {
 		var res itemResult
-		if api == APIPrivate {
+		switch api {
+		case APIPrivate:
 			res = s.validator.private(raw, claims.OrgID, now)
-		} else {
+		case APICreditPortability:
+			res = s.validator.creditPortability(raw, pathRole, claims.OrgID, now)
+		default:
 			res = s.validator.opendata(raw, claims.OrgID, now)
 		}
 		out[i] = ReportResponse{ReportID: newUUID(), CorrelationID: res.correlationID}

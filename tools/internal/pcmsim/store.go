@@ -14,6 +14,8 @@ type API string
 const (
 	APIPrivate  API = "private"
 	APIOpendata API = "opendata"
+	// APICreditPortability: /report-api/v1/credit-portabilities/client and /server.
+	APICreditPortability API = "credit_portability"
 )
 
 // Status is a PCM report status.
@@ -63,6 +65,9 @@ type Report struct {
 	Timestamp         string          `json:"timestamp"`
 	ProcessTimespan   json.Number     `json:"processTimespan"`
 	AdditionalInfo    json.RawMessage `json:"additionalInfo,omitempty"`
+	// CreditPortability holds the credit-portability fields of such a report (portabilityId,
+	// creditPortabilityStatus, …), as submitted.
+	CreditPortability map[string]string `json:"creditPortability,omitempty"`
 }
 
 // DiscardedReport is a report PCM answered DISCARDED (kept for statistics only, as in PCM).

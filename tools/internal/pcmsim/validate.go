@@ -334,6 +334,11 @@ func (c *checker) freeText(field string, required bool, max int) (string, bool) 
 }
 
 func (c *checker) timestamp(now time.Time) (string, bool) {
+	return c.timestampWithin(now, maxReportAge)
+}
+
+// timestampWithin checks timestamp with the age limit of the report's API.
+func (c *checker) timestampWithin(now time.Time, maxAge time.Duration) (string, bool) {
 	s, ok := c.str("timestamp", true)
 	if !ok {
 		return "", false
@@ -343,7 +348,7 @@ func (c *checker) timestamp(now time.Time) (string, bool) {
 	case err != nil || !timestampPattern.MatchString(s):
 		c.invalid("timestamp must be in the format YYYY-MM-DDTHH:mm:ss.sssZ")
 		return s, false
-	case now.Sub(t) > maxReportAge:
+	case now.Sub(t) > maxAge:
 		c.fail(MsgReportTooOld, "timestamp")
 		return s, false
 	case t.Sub(now) > maxFutureSkew:
