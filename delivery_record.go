@@ -117,12 +117,44 @@ func newDeliveryRecord(ctx context.Context, client storage.Client, maxEntries ui
 
 func (r *deliveryRecord) close(ctx context.Context) error { return r.client.Close(ctx) }
 
-func markKey(k sla.Key) string {
-	var b [1 + spanKeyBytes]byte
-	b[0] = markTag
-	copy(b[1:], k.Trace[:])
-	copy(b[17:], k.Span[:])
-	return string(b[:])
+// markKeys returns the storage keys of the reports' marks, cut from one string.
+func markKeys(keys []sla.Key) []string {
+	const n = 1 + spanKeyBytes
+	b := make([]byte, 0, n*len(keys))
+	for _, k := range keys {
+		b = append(b, markTag)
+		b = append(b, k.Trace[:]...)
+		b = append(b, k.Span[:]...)
+	}
+	all := string(b)
+	out := make([]string, len(keys))
+	for i := range out {
+		out[i] = all[i*n : (i+1)*n]
+	}
+	return out
+}
+
+// operations returns n storage operations from one allocation.
+func operations(n int) []*storage.Operation {
+	ops := make([]storage.Operation, n)
+	ptrs := make([]*storage.Operation, n, n+2)
+	for i := range ops {
+		ptrs[i] = &ops[i]
+	}
+	return ptrs
+}
+
+// markValues returns n mark values (mark, seq) from one allocation.
+func markValues(n int, m mark, seq uint64) [][]byte {
+	b := make([]byte, 9*n)
+	out := make([][]byte, n)
+	for i := range out {
+		v := b[9*i : 9*(i+1) : 9*(i+1)]
+		v[0] = byte(m)
+		binary.BigEndian.PutUint64(v[1:], seq)
+		out[i] = v
+	}
+	return out
 }
 
 func journalKey(seq uint64) string {
@@ -130,13 +162,6 @@ func journalKey(seq uint64) string {
 	b[0] = journalTag
 	binary.BigEndian.PutUint64(b[1:], seq)
 	return string(b[:])
-}
-
-func markValue(m mark, seq uint64) []byte {
-	v := make([]byte, 9)
-	v[0] = byte(m)
-	binary.BigEndian.PutUint64(v[1:], seq)
-	return v
 }
 
 func (r *deliveryRecord) metaValue() []byte {
@@ -149,9 +174,9 @@ func (r *deliveryRecord) metaValue() []byte {
 
 // lookup returns each report's mark, in one storage Batch.
 func (r *deliveryRecord) lookup(ctx context.Context, keys []sla.Key) ([]mark, error) {
-	ops := make([]*storage.Operation, len(keys))
-	for i, k := range keys {
-		ops[i] = storage.GetOperation(markKey(k))
+	ops := operations(len(keys))
+	for i, k := range markKeys(keys) {
+		*ops[i] = storage.Operation{Type: storage.Get, Key: k}
 	}
 	if err := r.client.Batch(ctx, ops...); err != nil {
 		return nil, err
@@ -176,11 +201,11 @@ func (r *deliveryRecord) write(ctx context.Context, keys []sla.Key, m mark, now 
 	seq := r.meta.next
 	journal := make([]byte, 8, 8+spanKeyBytes*len(keys))
 	binary.BigEndian.PutUint64(journal, uint64(now.UnixNano()))
-	ops := make([]*storage.Operation, 0, len(keys)+2)
-	for _, k := range keys {
-		ops = append(ops, storage.SetOperation(markKey(k), markValue(m, seq)))
-		journal = append(journal, k.Trace[:]...)
-		journal = append(journal, k.Span[:]...)
+	ops := operations(len(keys))
+	values := markValues(len(keys), m, seq)
+	for i, k := range markKeys(keys) {
+		*ops[i] = storage.Operation{Type: storage.Set, Key: k, Value: values[i]}
+		journal = append(journal, k[1:]...)
 	}
 	before := r.meta
 	r.meta.next++
@@ -199,15 +224,16 @@ func (r *deliveryRecord) write(ctx context.Context, keys []sla.Key, m mark, now 
 // settle records PCM's answer to a POST whose reports were written as sending with seq:
 // delivered ones are marked so, the others lose their mark (they are resent as usual).
 func (r *deliveryRecord) settle(ctx context.Context, seq uint64, delivered, unconfirmed []sla.Key) error {
-	ops := make([]*storage.Operation, 0, len(delivered)+len(unconfirmed))
-	for _, k := range delivered {
-		ops = append(ops, storage.SetOperation(markKey(k), markValue(markDelivered, seq)))
-	}
-	for _, k := range unconfirmed {
-		ops = append(ops, storage.DeleteOperation(markKey(k)))
-	}
-	if len(ops) == 0 {
+	if len(delivered)+len(unconfirmed) == 0 {
 		return nil
+	}
+	ops := operations(len(delivered) + len(unconfirmed))
+	values := markValues(len(delivered), markDelivered, seq)
+	for i, k := range markKeys(delivered) {
+		*ops[i] = storage.Operation{Type: storage.Set, Key: k, Value: values[i]}
+	}
+	for i, k := range markKeys(unconfirmed) {
+		*ops[len(delivered)+i] = storage.Operation{Type: storage.Delete, Key: k}
 	}
 	return r.client.Batch(ctx, ops...)
 }

@@ -168,3 +168,35 @@ func TestDeliveryRecordStaysBoundedUnderSustainedLoad(t *testing.T) {
 	assert.LessOrEqual(t, r.meta.entries, uint64(maxEntries))
 	t.Logf("1,000,000 reports: at most %d marks, %d bytes stored (%.1f bytes a report)", maxMarks, maxBytes, float64(maxBytes)/float64(maxMarks))
 }
+
+// BenchmarkDeliveryRecordPOST is the record's work for one POST of 5,000 reports, in memory:
+// the lookup before sending, the write-ahead mark and the settling after PCM's answer, with
+// eviction at the bound. ns/report excludes the storage's own disk writes (two transactions
+// per POST with file_storage).
+func BenchmarkDeliveryRecordPOST(b *testing.B) {
+	ctx := context.Background()
+	store := &memStorage{data: map[string][]byte{}}
+	client, err := store.GetClient(ctx, component.KindExporter, component.MustNewID("pcm"), deliveryRecordClientName)
+	require.NoError(b, err)
+	r, err := newDeliveryRecord(ctx, client, 50_000, deliveryRecordMaxAge)
+	require.NoError(b, err)
+	const perPOST = 5000
+	now := time.Date(2026, 3, 17, 12, 0, 0, 0, time.UTC)
+	first := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		keys := testKeys(first, perPOST)
+		first += perPOST
+		if _, err := r.lookup(ctx, keys); err != nil {
+			b.Fatal(err)
+		}
+		seq, err := r.write(ctx, keys, markSending, now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := r.settle(ctx, seq, keys, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/perPOST, "ns/report")
+}

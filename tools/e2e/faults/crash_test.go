@@ -59,7 +59,11 @@ type crash struct {
 // unfinished request.
 func (c crash) explain() []string {
 	var out []string
-	for _, id := range c.dupIDs {
+	for i, id := range c.dupIDs {
+		if i == 10 {
+			out = append(out, fmt.Sprintf("… and %d more", len(c.dupIDs)-i))
+			break
+		}
 		why := "answered before the crash and replayed with its request"
 		if c.lost[id] {
 			why = "its answer was lost in the crash"
