@@ -28,11 +28,7 @@ func (e *pcmExporter) notDelivered(ctx context.Context, recs []*record, f *fates
 	if e.record == nil || len(recs) == 0 {
 		return recs, nil
 	}
-	marks, err := e.record.lookup(ctx, spanKeys(recs))
-	if err != nil {
-		e.sampled.Warn("Could not read the delivery record; the reports are sent without it", zap.Error(err))
-		return recs, nil
-	}
+	marks := e.record.lookup(spanKeys(recs))
 	send = recs[:0:0]
 	var inFlight []*record
 	skipped := 0

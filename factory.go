@@ -43,6 +43,7 @@ func createDefaultConfig() component.Config {
 		OpendataReportPath: "/report-api/v1/opendata/report",
 		MaxBatchSize:       pcmconfig.MaxItemsPerPOST,
 		DeadLetter:         pcmconfig.DefaultDeadLetterConfig(),
+		DeliveryRecord:     pcmconfig.DefaultDeliveryRecordConfig(),
 		Counterparts: CounterpartsConfig{
 			ServerOrgIDAttribute: "pcm.server_org_id",
 			ClientOrgIDAttribute: "pcm.client_org_id",
