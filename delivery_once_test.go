@@ -218,3 +218,11 @@ func decodeJSON(t *testing.T, b []byte) map[string]any {
 	require.NoError(t, json.Unmarshal(b, &m))
 	return m
 }
+
+func TestDamagedDeliveryRecordDoesNotStopTheExporter(t *testing.T) {
+	pcm := newFakePCM(t)
+	store := &memStorage{data: map[string][]byte{deliveryRecordClientName + "/" + metaKey: []byte("garbage")}}
+	exp, _ := startWithRecord(t, pcm, store)
+	require.NoError(t, exp.pushTraces(context.Background(), traces(clientCall("GET", accountsURL, 200))))
+	assert.Len(t, pcm.delivered()[privatePath], 1)
+}

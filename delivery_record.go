@@ -122,19 +122,20 @@ func newDeliveryRecord(ctx context.Context, client storage.Client, maxEntries in
 	if err != nil {
 		return nil, fmt.Errorf("delivery record: %w", err)
 	}
-	switch len(b) {
-	case 0:
+	if len(b) == 0 {
 		return r, nil
-	case 16:
-		r.head, r.next = binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])
-	default:
-		return nil, errors.New("delivery record: unreadable metadata")
 	}
-	if r.head > r.next {
-		return nil, errors.New("delivery record: unreadable metadata")
+	if len(b) != 16 || binary.BigEndian.Uint64(b) > binary.BigEndian.Uint64(b[8:]) {
+		// Start afresh rather than not at all: without the record, a restart may only
+		// duplicate, never lose.
+		return r, errDamagedRecord
 	}
+	r.head, r.next = binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])
 	return r, r.load(ctx)
 }
+
+// errDamagedRecord: the record's metadata is unreadable; the record starts empty.
+var errDamagedRecord = errors.New("the delivery record is damaged and starts empty: reports replayed by this restart may be sent again")
 
 // load rebuilds the index from the journal, oldest entry first, so that a report's latest
 // mark wins.

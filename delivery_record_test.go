@@ -206,3 +206,21 @@ func BenchmarkDeliveryRecordPOST(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/perPOST, "ns/report")
 }
+
+// A damaged record does not stop the exporter: it starts empty (a restart may then duplicate,
+// never lose) and is written afresh.
+func TestDamagedDeliveryRecordStartsEmpty(t *testing.T) {
+	ctx := context.Background()
+	store := &memStorage{data: map[string][]byte{deliveryRecordClientName + "/" + metaKey: []byte("garbage")}}
+	client, err := store.GetClient(ctx, component.KindExporter, component.MustNewID("pcm"), deliveryRecordClientName)
+	require.NoError(t, err)
+	r, err := newDeliveryRecord(ctx, client, 100, time.Hour)
+	require.ErrorIs(t, err, errDamagedRecord)
+	require.NotNil(t, r)
+	now := time.Date(2026, 3, 17, 12, 0, 0, 0, time.UTC)
+	_, err = r.write(ctx, testKeys(0, 2), markDelivered, now)
+	require.NoError(t, err)
+
+	r = openTestRecord(t, store, 100, time.Hour)
+	assert.Equal(t, []mark{markDelivered, markDelivered}, marksOf(t, r, testKeys(0, 2)))
+}

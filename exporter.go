@@ -130,7 +130,9 @@ func (e *pcmExporter) start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	e.clients = clients
-	if e.record, err = openDeliveryRecord(ctx, host, e.cfg, e.settings.ID); err != nil {
+	if e.record, err = openDeliveryRecord(ctx, host, e.cfg, e.settings.ID); errors.Is(err, errDamagedRecord) {
+		e.logger.Error("sending_queue.storage: delivery record", zap.Error(err))
+	} else if err != nil {
 		return err
 	}
 	if e.cfg.DeadLetter.Path != "" {
