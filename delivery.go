@@ -151,7 +151,7 @@ func (e *pcmExporter) send(ctx context.Context, api mapping.API, recs []*record,
 	path := e.pathOf(api)
 	for start := 0; start < len(items); {
 		end := min(start+e.cfg.MaxBatchSize, len(items))
-		seq, marked := e.markSending(ctx, recs[start:end], e.now)
+		seq, marked := e.markSending(ctx, recs[start:end], f.now)
 		results, err := e.clients.API.Send(ctx, path, items[start:end])
 		if marked {
 			e.settleMarks(ctx, seq, recs[start:end], results)

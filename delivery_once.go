@@ -125,11 +125,11 @@ func sameReport(m *pcmapi.ReportModel, r *mapping.Report) bool {
 // markSending writes the reports of a POST as sending, before it goes out. A failure to
 // write is logged and does not stop the POST: the record avoids duplicates, it never delays
 // delivery.
-func (e *pcmExporter) markSending(ctx context.Context, recs []*record, now func() time.Time) (uint64, bool) {
+func (e *pcmExporter) markSending(ctx context.Context, recs []*record, now time.Time) (uint64, bool) {
 	if e.record == nil {
 		return 0, false
 	}
-	seq, err := e.record.write(context.WithoutCancel(ctx), spanKeys(recs), markSending, now())
+	seq, err := e.record.write(context.WithoutCancel(ctx), spanKeys(recs), markSending, now)
 	if err != nil {
 		e.sampled.Warn("Could not write the delivery record", zap.Error(err))
 		return 0, false
