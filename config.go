@@ -20,6 +20,8 @@ type (
 	AttributesConfig = pcmconfig.AttributesConfig
 	// DeadLetterConfig keeps what PCM will never accept as it is.
 	DeadLetterConfig = pcmconfig.DeadLetterConfig
+	// DeliveryRecordConfig bounds the record of reports sent, beside a persistent queue.
+	DeliveryRecordConfig = pcmconfig.DeliveryRecordConfig
 	// WatchConfig is the reconciliation watch.
 	WatchConfig = pcmconfig.WatchConfig
 	// Environment selects the default PCM API and token URLs.

@@ -14,10 +14,12 @@ const (
 	outcomeFailed
 	outcomeUnconfirmed // PCM's answer confirmed nothing; retried
 	outcomeWaiting     // counterpart unknown until the Directory loads; retried
+	// replayed by the persistent queue after a crash although PCM already had it; not resent
+	outcomeAlreadyDelivered
 	numOutcomes
 )
 
-var outcomeNames = [numOutcomes]string{"accepted", "discarded", "invalid", "failed", "unconfirmed", "waiting_for_directory"}
+var outcomeNames = [numOutcomes]string{"accepted", "discarded", "invalid", "failed", "unconfirmed", "waiting_for_directory", "already_delivered"}
 
 // outcomeCounts aggregates one push's counts so that each metric is updated once per
 // attribute set, not once per report.

@@ -48,17 +48,27 @@ func (e *pcmExporter) push(ctx context.Context, req xexporterhelper.Request) err
 	ready, waiting := e.readyToSend(b, f)
 	var held []*record
 	var sendErr error
+	for rt := range ready {
+		var unresolved []*record
+		ready[rt], unresolved = e.notDelivered(ctx, ready[rt], f)
+		if len(unresolved) > 0 {
+			held = e.hold(f, held, unresolved, retryTransient)
+			sendErr = errLookupFailed
+		}
+	}
 	for rt, recs := range ready {
 		if len(recs) == 0 {
 			continue
 		}
-		if sendErr != nil {
+		if sendErr != nil && !errors.Is(sendErr, errLookupFailed) {
 			held = e.hold(f, held, recs, retryTransient)
 			continue
 		}
 		h, rErr, pErr := e.send(ctx, route(rt), recs, f)
 		held = append(held, h...)
-		sendErr = rErr
+		if rErr != nil {
+			sendErr = rErr
+		}
 		permanentErr = errors.Join(permanentErr, pErr)
 	}
 	retryErr := sendErr
@@ -141,7 +151,11 @@ func (e *pcmExporter) send(ctx context.Context, rt route, recs []*record, f *fat
 	api, path := rt.api(), e.pathOf(rt)
 	for start := 0; start < len(items); {
 		end := min(start+e.cfg.MaxBatchSize, len(items))
+		seq, marked := e.markSending(ctx, recs[start:end], f.now)
 		results, err := e.clients.API.Send(ctx, path, items[start:end])
+		if marked {
+			e.settleMarks(ctx, seq, recs[start:end], results)
+		}
 		held = e.account(f, held, api, recs[start:], results)
 		rest := start + len(results)
 		if err == nil {

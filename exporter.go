@@ -47,6 +47,7 @@ type pcmExporter struct {
 	deadLetter *deadletter.Writer
 	watcher    *watch.Watcher    // nil unless reconciliation_watch.enabled
 	directory  *directory.Source // nil unless counterparts.directory is set
+	record     *deliveryRecord   // nil unless sending_queue.storage is set
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (*pcmExporter, error) {
@@ -129,6 +130,11 @@ func (e *pcmExporter) start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	e.clients = clients
+	if e.record, err = openDeliveryRecord(ctx, host, e.cfg, e.settings.ID); errors.Is(err, errDamagedRecord) {
+		e.logger.Error("sending_queue.storage: delivery record", zap.Error(err))
+	} else if err != nil {
+		return err
+	}
 	if e.cfg.DeadLetter.Path != "" {
 		if e.deadLetter, err = deadletter.OpenWithOptions(e.cfg.DeadLetter.Path, e.cfg.DeadLetter.WriterOptions(e.logger)); err != nil {
 			return fmt.Errorf("dead_letter.path: %w", err)
@@ -174,9 +180,13 @@ func (e *pcmExporter) shutdown(ctx context.Context) error {
 		e.clients.Close()
 	}
 	var err error
+	if e.record != nil {
+		err = e.record.close(ctx)
+	}
 	if e.deadLetter != nil {
-		err = e.deadLetter.Close()
-		e.onDeadLetterError(err)
+		dErr := e.deadLetter.Close()
+		e.onDeadLetterError(dErr)
+		err = errors.Join(err, dErr)
 	}
 	e.telemetry.Shutdown()
 	return err

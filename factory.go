@@ -45,6 +45,7 @@ func createDefaultConfig() component.Config {
 		CreditPortabilityServerPath: "/report-api/v1/credit-portabilities/server",
 		MaxBatchSize:                pcmconfig.MaxItemsPerPOST,
 		DeadLetter:                  pcmconfig.DefaultDeadLetterConfig(),
+		DeliveryRecord:              pcmconfig.DefaultDeliveryRecordConfig(),
 		Counterparts: CounterpartsConfig{
 			ServerOrgIDAttribute: "pcm.server_org_id",
 			ClientOrgIDAttribute: "pcm.client_org_id",

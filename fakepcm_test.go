@@ -52,6 +52,9 @@ type fakePCM struct {
 	calls    int
 	answer   answer
 	tokenErr int // answer token requests with this status while non-zero
+	lookups  int // GET …/report/{id} received
+	// lookupErr answers lookups with this status while non-zero.
+	lookupErr int
 }
 
 func newFakePCM(t testing.TB) *fakePCM {
@@ -134,6 +137,9 @@ func (f *fakePCM) serveReports(w http.ResponseWriter, r *http.Request) {
 	case !valid:
 		writeJSON(w, http.StatusUnauthorized, nil, map[string]string{"message": "Unauthorized"})
 		return
+	case r.Method == http.MethodGet:
+		f.serveLookup(w, r)
+		return
 	case r.Header.Get("Content-Type") != "application/json":
 		writeJSON(w, http.StatusUnsupportedMediaType, nil, map[string]string{"message": "Unsupported Media Type"})
 		return
@@ -163,6 +169,50 @@ func (f *fakePCM) serveReports(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 	}
 	writeJSON(w, status, header, body)
+}
+
+// serveLookup answers GET …/private/report/{fapiInteractionId} with the stored private report
+// of that id, as PCM's ReportModel, or 404.
+func (f *fakePCM) serveLookup(w http.ResponseWriter, r *http.Request) {
+	id, ok := strings.CutPrefix(r.URL.Path, privatePath)
+	f.mu.Lock()
+	f.lookups++
+	status := f.lookupErr
+	var found map[string]any
+	for _, p := range f.posts {
+		for _, it := range p.items {
+			if ok && p.path == privatePath && it["fapiInteractionId"] == id {
+				found = it
+			}
+		}
+	}
+	f.mu.Unlock()
+	switch {
+	case status != 0:
+		writeJSON(w, status, nil, map[string]string{"message": "lookup failed"})
+	case found == nil:
+		writeJSON(w, http.StatusNotFound, nil, map[string]string{"message": "Not Found"})
+	default:
+		model := map[string]any{"reportId": "r-stored", "pairedReportId": nil, "status": "UNPAIRED",
+			"createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "2026-01-01T00:00:00.000Z"}
+		for k, v := range found {
+			model[k] = v
+		}
+		writeJSON(w, http.StatusOK, nil, model)
+	}
+}
+
+// store makes PCM hold items as if it had accepted a POST of them.
+func (f *fakePCM) store(path string, items ...map[string]any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.posts = append(f.posts, &received{path: path, items: items})
+}
+
+func (f *fakePCM) lookupCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lookups
 }
 
 func (f *fakePCM) isIssued(tok string) bool {

@@ -80,6 +80,13 @@ func (f *fates) accepted(rec *record) {
 	}
 }
 
+// alreadyDelivered: the persistent queue replayed a report PCM already has (the delivery
+// record says so, or PCM's lookup); it is not sent again.
+func (f *fates) alreadyDelivered(rec *record) {
+	f.counts.add(rec.api(), rec.role(), outcomeAlreadyDelivered, 1)
+	f.settled(rec)
+}
+
 // discarded: PCM refused the report; it is kept in the dead letter, never resent as it is.
 func (f *fates) discarded(rec *record, r pcmapi.ItemResult) {
 	api := rec.api()

@@ -26,11 +26,16 @@ type memStorage struct {
 
 func (m *memStorage) Start(context.Context, component.Host) error { return nil }
 func (m *memStorage) Shutdown(context.Context) error              { return nil }
-func (m *memStorage) GetClient(context.Context, component.Kind, component.ID, string) (storage.Client, error) {
-	return memClient{m}, nil
+func (m *memStorage) GetClient(_ context.Context, _ component.Kind, _ component.ID, name string) (storage.Client, error) {
+	return memClient{m: m, prefix: name + "/"}, nil
 }
 
-type memClient struct{ m *memStorage }
+// memClient is one named client: its keys are apart from the other clients' ones, as
+// file_storage gives each client a file of its own.
+type memClient struct {
+	m      *memStorage
+	prefix string
+}
 
 func (c memClient) Get(ctx context.Context, key string) ([]byte, error) {
 	op := storage.GetOperation(key)
@@ -48,13 +53,14 @@ func (c memClient) Batch(_ context.Context, ops ...*storage.Operation) error {
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
 	for _, op := range ops {
+		key := c.prefix + op.Key
 		switch op.Type {
 		case storage.Get:
-			op.Value = bytes.Clone(c.m.data[op.Key])
+			op.Value = bytes.Clone(c.m.data[key])
 		case storage.Set:
-			c.m.data[op.Key] = bytes.Clone(op.Value)
+			c.m.data[key] = bytes.Clone(op.Value)
 		case storage.Delete:
-			delete(c.m.data, op.Key)
+			delete(c.m.data, key)
 		}
 	}
 	return nil

@@ -82,6 +82,9 @@ type Config struct {
 	DeadLetter                  DeadLetterConfig   `mapstructure:"dead_letter"`
 	ReconciliationWatch         WatchConfig        `mapstructure:"reconciliation_watch"`
 
+	// DeliveryRecord is used only with sending_queue.storage.
+	DeliveryRecord DeliveryRecordConfig `mapstructure:"delivery_record"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -429,6 +432,7 @@ func (cfg *Config) Validate() error {
 		}
 	}
 	errs = append(errs, cfg.DeadLetter.validate()...)
+	errs = append(errs, cfg.DeliveryRecord.validate()...)
 	return errors.Join(errs...)
 }
 
