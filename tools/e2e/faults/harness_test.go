@@ -87,6 +87,8 @@ type envConfig struct {
 	// Watch turns the reconciliation watch on for every delivered report, one second after
 	// delivery.
 	Watch bool
+	// ExtraConfigs are collector configuration files merged over the rendered one, in order.
+	ExtraConfigs []string
 }
 
 // env is one test's world: the simulator (and the instances it was restarted as), maybe a
@@ -270,7 +272,7 @@ func (e *env) startCollector() {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	col, err := demo.StartCollector(ctx, demo.CollectorConfig{
-		Binary: e.bin, ConfigPath: e.paths.config, LogPath: logPath,
+		Binary: e.bin, ConfigPath: e.paths.config, ExtraConfigPaths: e.cfg.ExtraConfigs, LogPath: logPath,
 		MetricsURL: e.metricsURL, OTLPEndpoints: []string{e.otlp}, StartTimeout: 30 * time.Second,
 	})
 	require.NoError(e.t, err)

@@ -74,6 +74,8 @@ type CollectorConfig struct {
 	Binary string
 	// ConfigPath is the rendered configuration.
 	ConfigPath string
+	// ExtraConfigPaths are merged over ConfigPath, in order (the collector's repeated --config).
+	ExtraConfigPaths []string
 	// LogPath receives the collector's stdout and stderr.
 	LogPath string
 	// MetricsURL is the Prometheus endpoint of its self-telemetry (readiness probe).
@@ -106,7 +108,11 @@ func StartCollector(ctx context.Context, cfg CollectorConfig) (*Collector, error
 	if err != nil {
 		return nil, fmt.Errorf("collector log: %w", err)
 	}
-	cmd := exec.Command(cfg.Binary, "--config", cfg.ConfigPath)
+	args := []string{"--config", cfg.ConfigPath}
+	for _, p := range cfg.ExtraConfigPaths {
+		args = append(args, "--config", p)
+	}
+	cmd := exec.Command(cfg.Binary, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = os.Environ()
 	setProcessGroup(cmd)
