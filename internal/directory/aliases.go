@@ -2,7 +2,6 @@ package directory
 
 import (
 	"sort"
-	"strings"
 )
 
 // aliasIndex resolves the hosts named by the authorisation servers' discovery documents
@@ -50,24 +49,7 @@ func buildAliases(ix *Index, docs map[string]discoveryDoc) *aliasIndex {
 				continue
 			}
 			addClaim(a.hosts, u.host, c)
-			segs := splitSegments(u.path, maxBaseDepth+1, nil)
-			if len(segs) > maxBaseDepth {
-				continue
-			}
-			origin := originKey{u.scheme, u.host, u.port}
-			byPath := bases[origin]
-			if byPath == nil {
-				byPath = make(map[string]*prefix)
-				bases[origin] = byPath
-			}
-			k := strings.Join(segs, "/")
-			if p, ok := byPath[k]; ok {
-				if p.org != c {
-					p.org = ambiguous
-				}
-				continue
-			}
-			byPath[k] = &prefix{segs: segs, org: c}
+			addBase(bases, u, splitSegments(u.path, maxBaseDepth+1, nil), c)
 		}
 	}
 	a.bases = make(map[originKey][]prefix, len(bases))

@@ -284,7 +284,7 @@ func (b *builder) addAPIEndpoint(raw string, c claim) {
 	segs := splitSegments(u.path, maxBaseDepth+1, nil)
 	for i, s := range segs {
 		if strings.EqualFold(s, "open-banking") {
-			b.addBase(b.apiBases, u, segs[:i], c)
+			addBase(b.apiBases, u, segs[:i], c)
 			return
 		}
 	}
@@ -300,7 +300,7 @@ func (b *builder) addASURL(raw string, discovery bool, c claim) {
 	segs := splitSegments(u.path, maxBaseDepth+3, nil)
 	if !discovery {
 		if len(segs) <= maxBaseDepth {
-			b.addBase(b.asBases, u, segs, c)
+			addBase(b.asBases, u, segs, c)
 		}
 		return
 	}
@@ -314,7 +314,7 @@ func (b *builder) addASURL(raw string, discovery bool, c claim) {
 			segs = segs[:i] // OpenID Connect Discovery: <issuer path>/.well-known/<name>
 		}
 		if len(segs) <= maxBaseDepth {
-			b.addBase(b.asBases, u, segs, c)
+			addBase(b.asBases, u, segs, c)
 		}
 		return
 	}
@@ -323,7 +323,9 @@ func (b *builder) addASURL(raw string, discovery bool, c claim) {
 // maxBaseDepth bounds the segments of a base; deeper ones are left to the host rules.
 const maxBaseDepth = 16
 
-func (b *builder) addBase(bases map[originKey]map[string]*prefix, u parsedURL, segs []string, c claim) {
+// addBase records segs under u's origin as a base of claim c; a base claimed by two
+// organisations becomes ambiguous. segs is copied.
+func addBase(bases map[originKey]map[string]*prefix, u parsedURL, segs []string, c claim) {
 	if len(segs) > maxBaseDepth {
 		return
 	}

@@ -98,18 +98,7 @@ func (v *validator) creditPortability(raw json.RawMessage, pathRole, requester s
 	c.str("rejectionReason", false)
 	c.str("errorCode", false)
 
-	switch {
-	case isClient && clientOrgOK && !strings.EqualFold(clientOrg, requester):
-		c.raw(MsgRequesterMismatch + " clientOrgId")
-	case !isClient && serverOrgOK && !strings.EqualFold(serverOrg, requester):
-		c.raw(MsgRequesterMismatch + " serverOrgId")
-	}
-	if clientOrgOK && !v.dir.hasOrg(clientOrg) {
-		c.fail(MsgOrgNotInDirectory, "clientOrgId")
-	}
-	if serverOrgOK && !v.dir.hasOrg(serverOrg) {
-		c.fail(MsgOrgNotInDirectory, "serverOrgId")
-	}
+	v.checkOrgs(c, isClient, !isClient, clientOrg, clientOrgOK, serverOrg, serverOrgOK, requester)
 
 	res = c.result()
 	res.role = role

@@ -114,18 +114,7 @@ func (v *validator) private(raw json.RawMessage, requester string, now time.Time
 	span, _ := c.processTimespan()
 	info, _ := c.object("additionalInfo", isClient)
 
-	switch {
-	case isClient && clientOrgOK && !strings.EqualFold(clientOrg, requester):
-		c.raw(MsgRequesterMismatch + " clientOrgId")
-	case isServer && serverOrgOK && !strings.EqualFold(serverOrg, requester):
-		c.raw(MsgRequesterMismatch + " serverOrgId")
-	}
-	if clientOrgOK && !v.dir.hasOrg(clientOrg) {
-		c.fail(MsgOrgNotInDirectory, "clientOrgId")
-	}
-	if serverOrgOK && !v.dir.hasOrg(serverOrg) {
-		c.fail(MsgOrgNotInDirectory, "serverOrgId")
-	}
+	v.checkOrgs(c, isClient, isServer, clientOrg, clientOrgOK, serverOrg, serverOrgOK, requester)
 
 	res = c.result()
 	res.role = role
@@ -380,4 +369,22 @@ func (c *checker) object(field string, required bool) (json.RawMessage, bool) {
 		return nil, false
 	}
 	return c.o.vals[field], true
+}
+
+// checkOrgs applies PCM's organisation rules to a report: the requester (the organisation of the
+// token) must be the client of a CLIENT report and the server of a SERVER report, and both
+// organisations must exist in the Directory.
+func (v *validator) checkOrgs(c *checker, isClient, isServer bool, clientOrg string, clientOrgOK bool, serverOrg string, serverOrgOK bool, requester string) {
+	switch {
+	case isClient && clientOrgOK && !strings.EqualFold(clientOrg, requester):
+		c.raw(MsgRequesterMismatch + " clientOrgId")
+	case isServer && serverOrgOK && !strings.EqualFold(serverOrg, requester):
+		c.raw(MsgRequesterMismatch + " serverOrgId")
+	}
+	if clientOrgOK && !v.dir.hasOrg(clientOrg) {
+		c.fail(MsgOrgNotInDirectory, "clientOrgId")
+	}
+	if serverOrgOK && !v.dir.hasOrg(serverOrg) {
+		c.fail(MsgOrgNotInDirectory, "serverOrgId")
+	}
 }
