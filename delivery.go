@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -14,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pcm-otel/pcmexporter/internal/deadletter"
+	"github.com/pcm-otel/pcmexporter/internal/freelist"
 	"github.com/pcm-otel/pcmexporter/internal/pcmapi"
 	"github.com/pcm-otel/pcmexporter/mapping"
 )
@@ -88,10 +88,7 @@ func (e *pcmExporter) push(ctx context.Context, req xexporterhelper.Request) err
 		}
 	}
 	if len(held) > 0 {
-		left := &reportBatch{records: make([]record, len(held))}
-		for i, rec := range held {
-			left.records[i] = *rec
-		}
+		left := &reportBatch{records: held}
 		e.inRetry.remember(left)
 		var err error = &heldError{cause: retryErr, left: left}
 		if ra, ok := pcmapi.RetryAfter(retryErr); ok {
@@ -110,8 +107,7 @@ func (e *pcmExporter) push(ctx context.Context, req xexporterhelper.Request) err
 // a new Directory lookup for the reports that waited for it. waiting are those whose
 // Directory is still not loaded.
 func (e *pcmExporter) readyToSend(b *reportBatch, f *fates) (ready [numRoutes][]*record, waiting []*record) {
-	for i := range b.records {
-		rec := &b.records[i]
+	for i, rec := range b.records {
 		problems := mapping.CheckReportTime(nil, &rec.report, f.now)
 		if len(problems) == 0 && rec.waiting() {
 			if !e.resolveWaiting(rec) {
@@ -146,7 +142,7 @@ func (e *pcmExporter) hold(f *fates, held, recs []*record, cause retryCause) []*
 // too, without stopping.
 func (e *pcmExporter) send(ctx context.Context, rt route, recs []*record, f *fates) (held []*record, retryErr, permanentErr error) {
 	enc := encodeReports(recs)
-	defer encodings.Put(enc)
+	defer enc.release()
 	items := enc.items
 	api, path := rt.api(), e.pathOf(rt)
 	for start := 0; start < len(items); {
@@ -197,10 +193,20 @@ type encodedReports struct {
 	items [][]byte
 }
 
-var encodings = sync.Pool{New: func() any { return new(encodedReports) }}
+// encodings is a free list, not a sync.Pool, for the reason given in internal/freelist.
+var encodings = freelist.New[*encodedReports](4)
+
+// maxKeptEncoding keeps a rare oversized encoding out of the free list.
+const maxKeptEncoding = 16 << 20
+
+func (enc *encodedReports) release() {
+	if cap(enc.buf) <= maxKeptEncoding {
+		encodings.Put(enc)
+	}
+}
 
 func encodeReports(recs []*record) *encodedReports {
-	enc := encodings.Get().(*encodedReports)
+	enc := encodings.Get(func() *encodedReports { return new(encodedReports) })
 	enc.buf, enc.items = enc.buf[:0], enc.items[:0]
 	for _, rec := range recs {
 		start := len(enc.buf)

@@ -48,11 +48,7 @@ func queuedBatch(t *testing.T, exp *pcmExporter, td ptrace.Traces) *reportBatch 
 // crashedInFlight leaves the reports of b as a crash between their POST and PCM's answer does.
 func crashedInFlight(t *testing.T, exp *pcmExporter, b *reportBatch) {
 	t.Helper()
-	recs := make([]*record, len(b.records))
-	for i := range b.records {
-		recs[i] = &b.records[i]
-	}
-	_, err := exp.record.write(context.Background(), spanKeys(recs), markSending, exp.now())
+	_, err := exp.record.write(context.Background(), spanKeys(b.records), markSending, exp.now())
 	require.NoError(t, err)
 }
 

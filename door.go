@@ -52,6 +52,7 @@ func (e *pcmExporter) convert(_ context.Context, td ptrace.Traces) (xexporterhel
 	b := &reportBatch{}
 	f := e.newFates()
 	var report mapping.Report
+	var slab []record
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -74,10 +75,10 @@ func (e *pcmExporter) convert(_ context.Context, td ptrace.Traces) (xexporterhel
 						}
 						rec.lookup = result.CounterpartQuery
 					}
-					if b.records == nil { // at the first report: a batch without any allocates nothing
-						b.records = make([]record, 0, spans.Len()-k)
+					if slab == nil { // at the first report: a batch without any allocates nothing
+						slab = make([]record, 0, spans.Len()-k)
 					}
-					b.records = append(b.records, rec)
+					slab = append(slab, rec)
 				case mapping.OutcomeUnlisted:
 					f.fixed(&result, report.Endpoint)
 					rec := newRecord(&report, span.TraceID(), span.SpanID())
@@ -89,6 +90,11 @@ func (e *pcmExporter) convert(_ context.Context, td ptrace.Traces) (xexporterhel
 		}
 	}
 	f.flush()
+	if unused := cap(slab) - len(slab); unused > len(slab)/4 {
+		// Most spans were not reports: do not keep their room in the queue.
+		slab = append([]record(nil), slab...)
+	}
+	b.records = pointTo(slab)
 	return b, nil
 }
 

@@ -198,8 +198,8 @@ func (e *pcmExporter) deadLetterUnsent() {
 	f := e.newFates()
 	n := 0
 	for _, b := range e.inRetry.drain() {
-		for i := range b.records {
-			f.deadLettered(&b.records[i], deadletter.StageShutdown,
+		for _, rec := range b.records {
+			f.deadLettered(rec, deadletter.StageShutdown,
 				"the collector stopped while the report waited for a retry in the in-memory sending queue")
 		}
 		n += len(b.records)

@@ -123,8 +123,8 @@ func marshalBatch(b *reportBatch) []byte {
 	if len(b.records) > 0 {
 		base = b.records[0].report.Timestamp.UnixNano()
 	}
-	for i := range b.records {
-		body = appendRecord(body, &b.records[i], &t, base)
+	for _, rec := range b.records {
+		body = appendRecord(body, rec, &t, base)
 	}
 	out := make([]byte, 0, len(body)+16*len(t.list)+16)
 	out = append(out, queueMagic0, queueMagic1, queueVersion)
@@ -343,10 +343,11 @@ func unmarshalBatch(data []byte) (*reportBatch, error) {
 		return nil, fmt.Errorf("%d reports cannot fit in %d bytes", n, len(d.data))
 	}
 	base := d.varint()
-	b := &reportBatch{records: make([]record, n)}
-	for i := range b.records {
-		d.record(&b.records[i], base)
+	slab := make([]record, n)
+	for i := range slab {
+		d.record(&slab[i], base)
 	}
+	b := &reportBatch{records: pointTo(slab)}
 	switch {
 	case d.err != nil:
 		return nil, d.err

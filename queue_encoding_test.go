@@ -36,7 +36,7 @@ func sampleBatch(t *testing.T) *reportBatch {
 	b := req.(*reportBatch)
 	require.Len(t, b.records, 3)
 
-	odd := b.records[0]
+	odd := *b.records[0]
 	odd.report.FapiInteractionID = "ABCDEF00-1111-4222-8333-444455556666"
 	odd.report.CorrelationID = "my-correlation"
 	info := pcommon.NewMap()
@@ -51,11 +51,11 @@ func sampleBatch(t *testing.T) *reportBatch {
 	for k, v := range info.All() {
 		odd.report.AdditionalInfo = append(odd.report.AdditionalInfo, mapping.AdditionalField{Key: k, Value: v})
 	}
-	waiting := b.records[1]
+	waiting := *b.records[1]
 	waiting.report.ClientOrgID = ""
 	waiting.lookup = "client-of-bank-b"
 	waiting.report.Timestamp = waiting.report.Timestamp.Add(-3 * time.Hour)
-	b.records = append(b.records, odd, waiting)
+	b.records = append(b.records, &odd, &waiting)
 	return b
 }
 
@@ -69,7 +69,7 @@ func TestQueueEncodingRoundTripsEveryReport(t *testing.T) {
 	require.Empty(t, got.undecodable)
 	require.Len(t, got.records, len(b.records))
 	for i := range b.records {
-		want, have := &b.records[i], &got.records[i]
+		want, have := b.records[i], got.records[i]
 		assert.JSONEq(t, string(mapping.AppendJSON(nil, &want.report)), string(mapping.AppendJSON(nil, &have.report)), "report %d", i)
 		assert.Equal(t, want.trace, have.trace)
 		assert.Equal(t, want.span, have.span)

@@ -30,6 +30,18 @@ func newRecord(r *mapping.Report, span pcommon.TraceID, id pcommon.SpanID) recor
 	return rec
 }
 
+// pointTo returns a pointer to every record of slab, which the pointers keep alive.
+func pointTo(slab []record) []*record {
+	if len(slab) == 0 {
+		return nil
+	}
+	ptrs := make([]*record, len(slab))
+	for i := range slab {
+		ptrs[i] = &slab[i]
+	}
+	return ptrs
+}
+
 func (r *record) key() sla.Key     { return sla.Key{Trace: r.trace, Span: r.span} }
 func (r *record) waiting() bool    { return r.lookup != "" }
 func (r *record) api() mapping.API { return apiOrPrivate(r.report.API) }

@@ -13,7 +13,9 @@ import (
 // of one ConsumeTraces call (and, batched, of several). The sending queue, its persistence,
 // the batcher and the retries all work on reports, never on spans.
 type reportBatch struct {
-	records []record
+	// records point into the slabs the door allocates, one per ConsumeTraces call: merging
+	// batches moves pointers, not reports.
+	records []*record
 	// undecodable are persistent-queue entries the encoding could not read: each one counts
 	// as one item and is dead-lettered when the batch is sent.
 	undecodable []undecodable
@@ -30,8 +32,8 @@ func (b *reportBatch) ItemsCount() int { return len(b.records) + len(b.undecodab
 // bytes sizer.
 func (b *reportBatch) BytesSize() int {
 	n := 0
-	for i := range b.records {
-		n += recordSizeEstimate(&b.records[i])
+	for _, rec := range b.records {
+		n += recordSizeEstimate(rec)
 	}
 	for _, u := range b.undecodable {
 		n += len(u.data)
@@ -57,6 +59,12 @@ func (b *reportBatch) MergeSplit(_ context.Context, maxSize int, szt exporterhel
 		if !ok {
 			return nil, errNotReports
 		}
+		if szt == exporterhelper.RequestSizerTypeItems && maxSize > 0 && cap(b.records) < len(b.records)+len(o.records) {
+			// The batcher merges request after request up to maxSize: grow once.
+			grown := make([]*record, len(b.records), max(maxSize, len(b.records)+len(o.records)))
+			copy(grown, b.records)
+			b.records = grown
+		}
 		b.records = append(b.records, o.records...)
 		b.undecodable = append(b.undecodable, o.undecodable...)
 	}
@@ -73,8 +81,8 @@ func (b *reportBatch) MergeSplit(_ context.Context, maxSize int, szt exporterhel
 		}
 	}
 	start := 0
-	for i := range b.records {
-		s := size(&b.records[i])
+	for i, rec := range b.records {
+		s := size(rec)
 		if used+s > maxSize && (i > start || len(cur.undecodable) > 0) {
 			cur.records = b.records[start:i:i]
 			out = append(out, cur)

@@ -15,7 +15,7 @@ import (
 )
 
 func batchOf(n int) *reportBatch {
-	b := &reportBatch{records: make([]record, n)}
+	b := &reportBatch{records: pointTo(make([]record, n))}
 	for i := range b.records {
 		b.records[i].report.StatusCode = 200 + i
 	}

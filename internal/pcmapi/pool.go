@@ -3,19 +3,22 @@ package pcmapi
 import (
 	"bytes"
 	"io"
-	"sync"
 	"sync/atomic"
+
+	"github.com/pcm-otel/pcmexporter/internal/freelist"
 )
 
 // Request and response bodies are a few MB per POST at full load; reusing them keeps the
-// exporter's allocations per report small.
-var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// exporter's allocations per report small. A free list, not a sync.Pool: the pool is emptied
+// by the garbage collections that come several times a second at full load. The list keeps
+// as many buffers as a few POSTs in flight use.
+var buffers = freelist.New[*bytes.Buffer](8)
 
-// maxPooled keeps a rare oversized body out of the pool.
+// maxPooled keeps a rare oversized body out of the list.
 const maxPooled = 16 << 20
 
 func getBuffer() *bytes.Buffer {
-	b := buffers.Get().(*bytes.Buffer)
+	b := buffers.Get(func() *bytes.Buffer { return new(bytes.Buffer) })
 	b.Reset()
 	return b
 }

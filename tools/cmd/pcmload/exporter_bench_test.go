@@ -131,3 +131,83 @@ func BenchmarkOTLPExport(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/span")
 }
+
+// BenchmarkPCMPipeline is the pcm pipeline of the throughput benchmark in one process: OTLP
+// requests of 500 spans decoded as the receiver does, handed to the pcm exporter with the
+// benchmark's sending queue and batching (testdata/bench/pcm.yaml: 4 consumers, batches of
+// 5,000), until the PCM endpoint has answered every report. Profile it to see what the
+// collector pays per span beyond the receiver.
+func BenchmarkPCMPipeline(b *testing.B) {
+	pool, err := buildPayloads(benchBatch/500, 500, time.Now(), 13)
+	require.NoError(b, err)
+	pki, err := pcmsim.NewDevPKI(
+		pcmsim.Org{Name: "banco_a", OrgID: orgA, SoftwareStatementID: ssidA, ClientID: clientIDA},
+		pcmsim.Org{Name: "banco_b", OrgID: orgB, ClientID: "-"},
+	)
+	require.NoError(b, err)
+	dir := b.TempDir()
+	require.NoError(b, pki.WriteFiles(dir))
+	simCfg, err := pki.Config()
+	require.NoError(b, err)
+	simCfg.RateLimit = -1
+	sim, err := pcmsim.New(simCfg)
+	require.NoError(b, err)
+	require.NoError(b, sim.Start(context.Background()))
+	b.Cleanup(func() { _ = sim.Shutdown(context.Background()) })
+	cert, err := pki.Server.TLSCertificate()
+	require.NoError(b, err)
+	front, err := startPCMFront(cert, pki.RootTLS(), sim, 1<<30)
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = front.shutdown(context.Background()) })
+
+	f := pcmexporter.NewFactory()
+	cfg := f.CreateDefaultConfig().(*pcmexporter.Config)
+	cfg.ClientConfig.Endpoint = front.url
+	cfg.ClientConfig.TLS.CAFile = filepath.Join(dir, pcmsim.CACertFile)
+	cfg.Token.URL = sim.TokenURL()
+	cfg.Token.ClientID = clientIDA
+	cfg.Token.TLS.CertFile = filepath.Join(dir, "banco_a.crt")
+	cfg.Token.TLS.KeyFile = filepath.Join(dir, "banco_a.key")
+	cfg.Token.TLS.CAFile = filepath.Join(dir, pcmsim.CACertFile)
+	cfg.OrgID, cfg.SoftwareStatementID = orgA, ssidA
+	cfg.Counterparts.Hosts = map[string]string{hostB: orgB}
+	q := cfg.QueueConfig.Get()
+	q.Sizer = exporterhelper.RequestSizerTypeItems
+	q.QueueSize = 200_000
+	q.NumConsumers = 4
+	bc := q.Batch.Get()
+	bc.FlushTimeout, bc.MinSize, bc.MaxSize = time.Second, benchBatch, benchBatch
+	require.NoError(b, cfg.Validate())
+	exp, err := f.CreateTraces(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(b, err)
+	require.NoError(b, exp.Start(context.Background(), componenttest.NewNopHost()))
+	b.Cleanup(func() { _ = exp.Shutdown(context.Background()) })
+
+	stamp := uint64(1)
+	push := func() {
+		for _, p := range pool {
+			stamp++
+			p.stamp(stamp)
+			req := ptraceotlp.NewExportRequest()
+			if err := req.UnmarshalProto(p.body); err != nil {
+				b.Fatal(err)
+			}
+			if err := exp.ConsumeTraces(context.Background(), req.Traces()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	waitFor := func(n int64) {
+		for front.counted.Load() < n {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	push()
+	waitFor(benchBatch)
+	b.ResetTimer()
+	for b.Loop() {
+		push()
+	}
+	waitFor(int64(b.N+1) * benchBatch)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/span")
+}
