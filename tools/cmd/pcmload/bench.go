@@ -25,6 +25,7 @@ const (
 	metricFailed        = "otelcol_receiver_failed_spans"
 	metricEnqueueFailed = "otelcol_exporter_enqueue_failed_spans"
 	metricSendFailed    = "otelcol_exporter_send_failed_spans"
+	metricSent          = "otelcol_exporter_sent_spans"
 	metricQueueSize     = "otelcol_exporter_queue_size"
 )
 
@@ -173,8 +174,12 @@ func (b *bench) progress(format string, args ...any) {
 	fmt.Fprintf(b.log, "pcmload: "+format+"\n", args...)
 }
 
-func (b *bench) farEnd(pipeline string) farEnd {
-	if pipeline == "pcm" {
+// farEnd is where the pipeline's spans end up: the PCM far end (pcm), the OTLP sink
+// (otlphttp), or, for the receiver floor, the debug exporter inside collector c, whose
+// delivered spans are the ones it sent (its otelcol_exporter_sent_spans counter).
+func (b *bench) farEnd(ctx context.Context, pipeline string, c *demo.Collector) farEnd {
+	switch pipeline {
+	case "pcm":
 		return func() (int64, int64) {
 			st := b.sim.Stats()
 			counted := int64(0)
@@ -182,6 +187,16 @@ func (b *bench) farEnd(pipeline string) farEnd {
 				counted = b.front.counted.Load()
 			}
 			return counted + int64(st.ItemsAccepted), int64(st.ItemsDiscarded)
+		}
+	case "receiver":
+		// The counter only grows: when a scrape fails, the last value read stands (drain and
+		// measure scrape the same endpoint and report the error).
+		var sent int64
+		return func() (int64, int64) {
+			if m, err := c.Metrics(ctx); err == nil {
+				sent = int64(m.Sum(metricSent, nil))
+			}
+			return sent, 0
 		}
 	}
 	return func() (int64, int64) { return b.sink.spans.Load(), 0 }
@@ -226,7 +241,7 @@ func (b *bench) runPipeline(ctx context.Context, pipeline string) (rows []row, e
 
 	gen := newGenerator("http://"+otlp+"/v1/traces", b.pool, b.opts.senders)
 	defer gen.close()
-	far := b.farEnd(pipeline)
+	far := b.farEnd(ctx, pipeline, c)
 
 	if b.opts.warmup > 0 {
 		warm := b.opts.rates[0]

@@ -56,6 +56,31 @@ func TestRowSustained(t *testing.T) {
 	require.Zero(t, r.failed())
 }
 
+// tableAt returns the Markdown table whose header line starts with header: its lines up to
+// the first line that is not a table row.
+func tableAt(t *testing.T, lines []string, header string) []string {
+	t.Helper()
+	for i, l := range lines {
+		if strings.HasPrefix(l, header) {
+			j := i
+			for j < len(lines) && strings.HasPrefix(lines[j], "| ") {
+				j++
+			}
+			return lines[i:j]
+		}
+	}
+	t.Fatalf("no table with header %q", header)
+	return nil
+}
+
+// requireColumns checks that every line of a table has its header's number of columns.
+func requireColumns(t *testing.T, table []string) {
+	t.Helper()
+	for _, l := range table {
+		require.Equal(t, strings.Count(table[0], "|"), strings.Count(l, "|"), l)
+	}
+}
+
 func TestMarkdown(t *testing.T) {
 	pcm75 := testRow("pcm", 75_000, 1.8)
 	pcm75.Delivered = pcm75.Load.TargetSpans * 9 / 10 // 1.8 s CPU per 100k target spans: 2.0 per delivered
@@ -67,8 +92,9 @@ func TestMarkdown(t *testing.T) {
 			GoVersion: "go1.26.8", Collector: "otelcol-pcm 0.1.0", Step: 10 * time.Second, Senders: 8, SpansPerRequest: 500,
 			OTLPHTTPCompress: "gzip", ValidateEvery: 20,
 		},
-		Pipelines: []string{"pcm", "otlphttp"},
+		Pipelines: []string{"receiver", "pcm", "otlphttp"},
 		Rows: []row{
+			testRow("receiver", 10_000, 0.9), testRow("receiver", 50_000, 0.8), testRow("receiver", 75_000, 0.6),
 			testRow("pcm", 10_000, 1.2), testRow("pcm", 50_000, 1.4), pcm75,
 			{Pipeline: "pcm", Rate: 100_000, Step: 10 * time.Second, Skipped: "the previous rate did not drain"},
 			testRow("otlphttp", 10_000, 1.0), testRow("otlphttp", 50_000, 1.6), testRow("otlphttp", 75_000, 1.5),
@@ -77,39 +103,197 @@ func TestMarkdown(t *testing.T) {
 	}
 	md := res.markdown()
 	lines := strings.Split(md, "\n")
+	require.Contains(t, lines, "| receiver | 50,000 | 50,000 | 50,000 | 50,000 | 100.0 % | 0.800 | 0.36 | 150 | 0 | 0 | 0.300 | 0.01 | yes |")
 	require.Contains(t, lines, "| pcm | 10,000 | 10,000 | 10,000 | 10,000 | 100.0 % | 1.200 | 0.11 | 150 | 0 | 0 | 0.300 | 0.01 | yes |")
 	require.Contains(t, lines, "| pcm | 75,000 | 75,000 | 75,000 | 67,500 | 90.0 % | 2.000 | 1.23 | 150 | 12,345 | 0 | 0.333 | 0.01 | no (queue not drained) |")
 	require.Contains(t, lines, "| pcm | 100,000 | – | – | – | – | – | – | – | – | – | – | – | skipped: the previous rate did not drain |")
 	require.Contains(t, lines, "| otlphttp | 75,000 | 75,000 | 75,000 | 75,000 | 100.0 % | 1.500 | 1.02 | 150 | 0 | 0 | 0.300 | 0.01 | yes |")
-	require.Contains(t, md, "pcm **50,000 spans/s** · otlphttp **75,000 spans/s**")
+	require.Contains(t, md, "receiver **75,000 spans/s** · pcm **50,000 spans/s** · otlphttp **75,000 spans/s**")
 	// The headline ratio is over the rates both sustained: (1.2 × 1 + 1.4 × 5) / (1.0 × 1 + 1.6 × 5).
 	require.Contains(t, md, "**Collector CPU per span, pcm / otlphttp: 0.91** over the rates both sustain (10,000, 50,000 spans/s); per rate: 10,000: 1.20 · 50,000: 0.88 · 75,000: 1.33")
-	require.Contains(t, md, "pcm costs no more CPU per span than otlphttp — **met** (0.91); pcm sustains ≥ 50,000 spans/s on 2 cores — **met** (50,000 spans/s sustained)")
+	require.NotContains(t, md, "on par")
+
+	// Above the receiver, per rate: pcm − receiver, otlphttp − receiver (×10: µs per span),
+	// and their ratio. 10,000: 1.2 − 0.9 = 0.3, 1.0 − 0.9 = 0.1, 3.00; 50,000: 1.4 − 0.8 = 0.6,
+	// 1.6 − 0.8 = 0.8, 0.75; 75,000: 2.0 − 0.6 = 1.4, 1.5 − 0.6 = 0.9, 1.56.
+	above := tableAt(t, lines, "| target spans/s | receiver CPU s / 100k spans |")
+	require.Equal(t, []string{
+		"| target spans/s | receiver CPU s / 100k spans | pcm − receiver, CPU s / 100k spans | pcm − receiver, µs per span | otlphttp − receiver, CPU s / 100k spans | otlphttp − receiver, µs per span | pcm / otlphttp, above the receiver |",
+		"| --: | --: | --: | --: | --: | --: | --: |",
+		"| 10,000 | 0.900 | 0.300 | 3.00 | 0.100 | 1.00 | 3.00 |",
+		"| 50,000 | 0.800 | 0.600 | 6.00 | 0.800 | 8.00 | 0.75 |",
+		"| 75,000 | 0.600 | 1.400 | 14.00 | 0.900 | 9.00 | 1.56 |",
+	}, above)
+
+	// The goals: 1.4 / 1.6 = 0.875 at 50,000; pcm's 100,000 was skipped (75,000 did not
+	// drain), so 50,000 is its highest sustained rate and its RSS there was not measured.
+	require.Contains(t, lines, "**Goals of issue 9** (pcm, on this machine's 2 cores):")
+	require.Contains(t, lines, "- collector CPU per span, pcm ≤ 0.5 × otlphttp at 50,000 spans/s — **not met** (0.88)")
+	require.Contains(t, lines, "- pcm sustains ≥ 100,000 spans/s, nothing refused and nothing lost — **not met** (50,000 spans/s sustained)")
+	require.Contains(t, lines, "- pcm peak RSS at 100,000 spans/s ≤ 120 MiB — **not measured** (pcm did not run 100,000 spans/s)")
+
 	require.Contains(t, md, "share this machine's 2 cores")
+	require.Contains(t, md, "The receiver floor: the debug exporter (verbosity basic), which has no queue")
 	require.Contains(t, md, "every 20th report POST in full (50,000 reports in this run, 0 discarded)")
 	require.Contains(t, md, "2025-11-25 14:00 UTC · 2 cores (AMD EPYC)")
-	// Every table row has the header's number of columns.
-	var cols []int
-	for _, l := range lines {
-		if strings.HasPrefix(l, "| ") {
-			cols = append(cols, strings.Count(l, "|"))
-		}
-	}
-	require.Len(t, cols, 2+len(res.Rows))
-	for _, c := range cols {
-		require.Equal(t, cols[0], c)
-	}
 
-	// No rate sustained by pcm: said so, and the goal is not met.
+	// Every row of each table has its header's number of columns.
+	main := tableAt(t, lines, "| pipeline |")
+	require.Len(t, main, 2+len(res.Rows))
+	requireColumns(t, main)
+	requireColumns(t, above)
+
+	// Without pcm and otlphttp together: no ratio column; a rate only one of them ran shows "–".
+	res.Pipelines = []string{"receiver", "pcm"}
+	res.Rows = []row{testRow("receiver", 50_000, 0.8), testRow("pcm", 50_000, 1.4), testRow("receiver", 75_000, 0.6)}
+	lines = strings.Split(res.markdown(), "\n")
+	above = tableAt(t, lines, "| target spans/s | receiver CPU s / 100k spans |")
+	require.Equal(t, []string{
+		"| target spans/s | receiver CPU s / 100k spans | pcm − receiver, CPU s / 100k spans | pcm − receiver, µs per span |",
+		"| --: | --: | --: | --: |",
+		"| 50,000 | 0.800 | 0.600 | 6.00 |",
+	}, above)
+	require.Contains(t, lines, "- collector CPU per span, pcm ≤ 0.5 × otlphttp at 50,000 spans/s — **not measured** (50,000 spans/s not run by both pcm and otlphttp)")
+	require.NotContains(t, strings.Join(lines, "\n"), "Collector CPU per span, pcm / otlphttp")
+
+	// Without the receiver floor: no "above the receiver" table, no floor in the notes.
+	res.Pipelines = []string{"pcm", "otlphttp"}
 	res.Rows = []row{pcm75, testRow("otlphttp", 75_000, 1.5)}
 	md = res.markdown()
 	require.Contains(t, md, "pcm none of the rates · otlphttp **75,000 spans/s**")
 	require.Contains(t, md, "**Collector CPU per span, pcm / otlphttp: 1.33** over every rate; no rate was sustained by both (75,000 spans/s)")
-	require.Contains(t, md, "— **not met** (1.33); pcm sustains ≥ 50,000 spans/s on 2 cores — **not met** (no rate sustained)")
+	require.NotContains(t, md, "Above the receiver")
+	require.NotContains(t, md, "receiver floor")
 
-	// Within the noise band: on par, not met.
-	res.Rows = []row{testRow("pcm", 50_000, 1.545), testRow("otlphttp", 50_000, 1.5)}
-	require.Contains(t, res.markdown(), "— **on par** (1.03: within 5 %, the run-to-run noise of this measurement);")
+	// Without pcm: no goals.
+	res.Pipelines = []string{"receiver", "otlphttp"}
+	res.Rows = []row{testRow("receiver", 50_000, 0.8), testRow("otlphttp", 50_000, 1.6)}
+	require.NotContains(t, res.markdown(), "Goals of issue 9")
+}
+
+func TestGoals(t *testing.T) {
+	rss := func(r row, bytes int64) row { r.PeakRSS = bytes; return r }
+	refused := func(r row) row { r.ReceiverRefused = 1_000; return r }
+	for _, tc := range []struct {
+		name string
+		rows []row
+		want [3]goal // Text is not compared
+	}{{
+		name: "all met",
+		// 0.7 / 1.6 = 0.4375; pcm sustains 100,000 with 100 MiB.
+		rows: []row{testRow("pcm", 50_000, 0.7), rss(testRow("pcm", 100_000, 0.6), 100<<20), testRow("otlphttp", 50_000, 1.6)},
+		want: [3]goal{{Verdict: met, Measured: "0.44"}, {Verdict: met, Measured: "100,000 spans/s sustained"}, {Verdict: met, Measured: "100 MiB"}},
+	}, {
+		name: "none met",
+		// 1.4 / 1.6 = 0.875; pcm's 100,000 refused spans, so 50,000 is its highest sustained rate.
+		rows: []row{testRow("pcm", 50_000, 1.4), refused(testRow("pcm", 100_000, 1.2)), testRow("otlphttp", 50_000, 1.6)},
+		want: [3]goal{{Verdict: notMet, Measured: "0.88"}, {Verdict: notMet, Measured: "50,000 spans/s sustained"}, {Verdict: notMet, Measured: "150 MiB"}},
+	}, {
+		name: "nothing measured",
+		rows: []row{testRow("pcm", 25_000, 1.4), testRow("otlphttp", 25_000, 1.6)},
+		want: [3]goal{
+			{Verdict: notMeasured, Measured: "50,000 spans/s not run by both pcm and otlphttp"},
+			{Verdict: notMeasured, Measured: "no pcm rate ≥ 100,000 spans/s in this run"},
+			{Verdict: notMeasured, Measured: "pcm did not run 100,000 spans/s"},
+		},
+	}, {
+		name: "otlphttp did not run 50,000; pcm's 100,000 skipped",
+		rows: []row{
+			testRow("pcm", 50_000, 0.7), refused(testRow("pcm", 75_000, 0.7)),
+			{Pipeline: "pcm", Rate: 100_000, Step: 10 * time.Second, Skipped: "the previous rate did not drain"},
+			testRow("otlphttp", 25_000, 1.6),
+		},
+		want: [3]goal{
+			{Verdict: notMeasured, Measured: "50,000 spans/s not run by both pcm and otlphttp"},
+			{Verdict: notMet, Measured: "50,000 spans/s sustained"},
+			{Verdict: notMeasured, Measured: "pcm did not run 100,000 spans/s"},
+		},
+	}, {
+		name: "no rate sustained, RSS unknown",
+		rows: []row{refused(rss(testRow("pcm", 100_000, 0.6), 0))},
+		want: [3]goal{
+			{Verdict: notMeasured, Measured: "50,000 spans/s not run by both pcm and otlphttp"},
+			{Verdict: notMet, Measured: "no rate sustained"},
+			{Verdict: notMeasured, Measured: "peak RSS unknown"},
+		},
+	}, {
+		name: "a higher rate sustained; RSS on the MiB the table shows",
+		// 0.4 / 1.6 = 0.25 although otlphttp refused spans at 50,000; 120 MiB + 1,023 bytes is 120 MiB.
+		rows: []row{
+			testRow("pcm", 50_000, 0.4), rss(testRow("pcm", 100_000, 0.6), 120<<20+1023), testRow("pcm", 150_000, 0.6),
+			refused(testRow("otlphttp", 50_000, 1.6)),
+		},
+		want: [3]goal{
+			{Verdict: met, Measured: "0.25, a rate not sustained by both"},
+			{Verdict: met, Measured: "150,000 spans/s sustained"},
+			{Verdict: met, Measured: "120 MiB"},
+		},
+	}, {
+		name: "121 MiB",
+		rows: []row{rss(testRow("pcm", 100_000, 0.6), 121<<20)},
+		want: [3]goal{
+			{Verdict: notMeasured, Measured: "50,000 spans/s not run by both pcm and otlphttp"},
+			{Verdict: met, Measured: "100,000 spans/s sustained"},
+			{Verdict: notMet, Measured: "121 MiB"},
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := result{Pipelines: []string{"pcm", "otlphttp"}, Rows: tc.rows}.goals()
+			require.Len(t, got, 3)
+			for i := range got {
+				require.Equal(t, tc.want[i].Verdict, got[i].Verdict, got[i].Text)
+				require.Equal(t, tc.want[i].Measured, got[i].Measured, got[i].Text)
+			}
+		})
+	}
+	got := result{}.goals()
+	require.Equal(t, "collector CPU per span, pcm ≤ 0.5 × otlphttp at 50,000 spans/s", got[0].Text)
+	require.Equal(t, "pcm sustains ≥ 100,000 spans/s, nothing refused and nothing lost", got[1].Text)
+	require.Equal(t, "pcm peak RSS at 100,000 spans/s ≤ 120 MiB", got[2].Text)
+}
+
+func TestAboveReceiver(t *testing.T) {
+	res := result{
+		Pipelines: []string{"receiver", "pcm", "otlphttp"},
+		Rows: []row{
+			// 75,000 first: the result is sorted by rate.
+			testRow("receiver", 75_000, 0.7), testRow("receiver", 25_000, 0.9), testRow("receiver", 50_000, 0.8),
+			{Pipeline: "receiver", Rate: 100_000, Step: 10 * time.Second, Skipped: "the previous rate did not drain"},
+			testRow("pcm", 25_000, 1.2), testRow("pcm", 50_000, 1.0), testRow("pcm", 100_000, 1.1),
+			testRow("otlphttp", 25_000, 0.85), testRow("otlphttp", 50_000, 1.6), testRow("otlphttp", 100_000, 2.0),
+		},
+	}
+	above := res.aboveReceiver()
+	// 75,000: no exporter pipeline ran it; 100,000: the floor did not.
+	require.Len(t, above, 2)
+
+	// 25,000: pcm 1.2 − 0.9 = 0.3; otlphttp 0.85 − 0.9 = −0.05, below the floor: no ratio.
+	require.Equal(t, 25_000.0, above[0].Rate)
+	require.InDelta(t, 0.9, above[0].Receiver, 1e-9)
+	require.InDelta(t, 0.3, above[0].Excess["pcm"], 1e-9)
+	require.InDelta(t, -0.05, above[0].Excess["otlphttp"], 1e-9)
+	_, ok := above[0].ratio("pcm", "otlphttp")
+	require.False(t, ok)
+
+	// 50,000: pcm 1.0 − 0.8 = 0.2, otlphttp 1.6 − 0.8 = 0.8: pcm adds a quarter of what otlphttp adds.
+	require.Equal(t, 50_000.0, above[1].Rate)
+	require.InDelta(t, 0.8, above[1].Receiver, 1e-9)
+	require.InDelta(t, 0.2, above[1].Excess["pcm"], 1e-9)
+	require.InDelta(t, 0.8, above[1].Excess["otlphttp"], 1e-9)
+	ratio, ok := above[1].ratio("pcm", "otlphttp")
+	require.True(t, ok)
+	require.InDelta(t, 0.25, ratio, 1e-9)
+
+	// A rate only one exporter pipeline ran has no ratio.
+	only := aboveReceiver{Rate: 10_000, Receiver: 1, Excess: map[string]float64{"pcm": 0.5}}
+	_, ok = only.ratio("pcm", "otlphttp")
+	require.False(t, ok)
+
+	// Rows that delivered nothing have no CPU per span and are left out.
+	none := testRow("pcm", 25_000, 1.2)
+	none.Delivered = 0
+	res.Rows = []row{testRow("receiver", 25_000, 0.9), none}
+	require.Empty(t, res.aboveReceiver())
 }
 
 func TestThousands(t *testing.T) {
