@@ -13,7 +13,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pcm-otel/pcmexporter/internal/deadletter"
-	"github.com/pcm-otel/pcmexporter/internal/freelist"
 	"github.com/pcm-otel/pcmexporter/internal/pcmapi"
 	"github.com/pcm-otel/pcmexporter/mapping"
 )
@@ -141,14 +140,13 @@ func (e *pcmExporter) hold(f *fates, held, recs []*record, cause retryCause) []*
 // and returns the reports not yet delivered. Items PCM's answer did not confirm are returned
 // too, without stopping.
 func (e *pcmExporter) send(ctx context.Context, rt route, recs []*record, f *fates) (held []*record, retryErr, permanentErr error) {
-	enc := encodeReports(recs)
-	defer enc.release()
-	items := enc.items
+	arr := encodeReports(recs)
+	defer arr.Release()
 	api, path := rt.api(), e.pathOf(rt)
-	for start := 0; start < len(items); {
-		end := min(start+e.cfg.MaxBatchSize, len(items))
+	for start := 0; start < len(recs); {
+		end := min(start+e.cfg.MaxBatchSize, len(recs))
 		seq, marked := e.markSending(ctx, recs[start:end], f.now)
-		results, err := e.clients.API.Send(ctx, path, items[start:end])
+		results, err := e.clients.API.SendArray(ctx, path, arr, start, end)
 		if marked {
 			e.settleMarks(ctx, seq, recs[start:end], results)
 		}
@@ -186,35 +184,13 @@ func (e *pcmExporter) send(ctx context.Context, rt route, recs []*record, f *fat
 	return held, nil, permanentErr
 }
 
-// encodedReports are reports encoded back to back in one buffer, one slice of it per report.
-// pcmapi copies them into the request body, so they are reused once sent.
-type encodedReports struct {
-	buf   []byte
-	items [][]byte
-}
-
-// encodings is a free list, not a sync.Pool, for the reason given in internal/freelist.
-var encodings = freelist.New[*encodedReports](4)
-
-// maxKeptEncoding keeps a rare oversized encoding out of the free list.
-const maxKeptEncoding = 16 << 20
-
-func (enc *encodedReports) release() {
-	if cap(enc.buf) <= maxKeptEncoding {
-		encodings.Put(enc)
-	}
-}
-
-func encodeReports(recs []*record) *encodedReports {
-	enc := encodings.Get(func() *encodedReports { return new(encodedReports) })
-	enc.buf, enc.items = enc.buf[:0], enc.items[:0]
+// encodeReports encodes the reports once, into the array pcmapi posts.
+func encodeReports(recs []*record) *pcmapi.Array {
+	arr := pcmapi.NewArray()
 	for _, rec := range recs {
-		start := len(enc.buf)
-		enc.buf = mapping.AppendJSON(enc.buf, &rec.report)
-		// When buf grows, earlier items keep pointing at the old array, which still holds their bytes.
-		enc.items = append(enc.items, enc.buf[start:len(enc.buf):len(enc.buf)])
+		arr.Add(mapping.AppendJSON(arr.Item(), &rec.report))
 	}
-	return enc
+	return arr
 }
 
 // logRetryCause logs what an operator must fix for retries to succeed; transient causes are

@@ -163,13 +163,18 @@ func (c *Client) sendSplitting(ctx context.Context, path string, items [][]byte)
 
 // post sends one array; on 401 it refreshes the token and resends once.
 func (c *Client) post(ctx context.Context, path string, items [][]byte) ([]ItemResult, error) {
-	body := newSharedBody(encodeArray(getBuffer(), items))
+	body := bufferBody(encodeArray(getBuffer(), items))
 	defer body.release()
+	return c.postBody(ctx, path, body, len(items))
+}
+
+// postBody sends one array body of n items; on 401 it refreshes the token and resends once.
+func (c *Client) postBody(ctx context.Context, path string, body *sharedBody, n int) ([]ItemResult, error) {
 	token, err := c.tokens.Token(ctx)
 	if err != nil {
 		return nil, err
 	}
-	results, err := c.attempt(ctx, path, body, token, len(items))
+	results, err := c.attempt(ctx, path, body, token, n)
 	var se *StatusError
 	if !errors.As(err, &se) || se.StatusCode != http.StatusUnauthorized {
 		return results, err
@@ -178,7 +183,7 @@ func (c *Client) post(ctx context.Context, path string, items [][]byte) ([]ItemR
 	if token, err = c.tokens.Token(ctx); err != nil {
 		return nil, err
 	}
-	return c.attempt(ctx, path, body, token, len(items))
+	return c.attempt(ctx, path, body, token, n)
 }
 
 // encodeArray joins already-encoded items into a JSON array without re-encoding them.
@@ -205,7 +210,7 @@ func (c *Client) attempt(ctx context.Context, path string, body *sharedBody, tok
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
-	req.ContentLength = int64(body.buf.Len())
+	req.ContentLength = int64(len(body.data))
 	req.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")

@@ -29,30 +29,36 @@ func putBuffer(b *bytes.Buffer) {
 	}
 }
 
-// sharedBody is a request body in a pooled buffer that goes back to the pool once every reader
-// made of it is closed: the transport may close a request body after Do has returned.
+// sharedBody is a request body whose memory is reused (free is called) once every reader made
+// of it is closed: the transport may close a request body after Do has returned.
 type sharedBody struct {
-	buf  *bytes.Buffer
+	data []byte
+	free func()
 	refs atomic.Int32
 }
 
 // newSharedBody holds one reference, for the caller: release it when done.
-func newSharedBody(buf *bytes.Buffer) *sharedBody {
-	s := &sharedBody{buf: buf}
+func newSharedBody(data []byte, free func()) *sharedBody {
+	s := &sharedBody{data: data, free: free}
 	s.refs.Store(1)
 	return s
 }
 
+// bufferBody is a body in a buffer of the free list.
+func bufferBody(buf *bytes.Buffer) *sharedBody {
+	return newSharedBody(buf.Bytes(), func() { putBuffer(buf) })
+}
+
 func (s *sharedBody) release() {
 	if s.refs.Add(-1) == 0 {
-		putBuffer(s.buf)
+		s.free()
 	}
 }
 
 // reader returns a new reader of the body; the transport closes it.
 func (s *sharedBody) reader() io.ReadCloser {
 	s.refs.Add(1)
-	return &bodyReader{Reader: bytes.NewReader(s.buf.Bytes()), owner: s}
+	return &bodyReader{Reader: bytes.NewReader(s.data), owner: s}
 }
 
 type bodyReader struct {
