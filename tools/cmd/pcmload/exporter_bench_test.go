@@ -133,10 +133,10 @@ func BenchmarkOTLPExport(b *testing.B) {
 }
 
 // BenchmarkPCMPipeline is the pcm pipeline of the throughput benchmark in one process: OTLP
-// requests of 500 spans decoded as the receiver does, handed to the pcm exporter with the
-// benchmark's sending queue and batching (testdata/bench/pcm.yaml: 4 consumers, batches of
-// 5,000), until the PCM endpoint has answered every report. Profile it to see what the
-// collector pays per span beyond the receiver.
+// requests of 500 spans decoded as the receiver does, handed to the pcm exporter with its
+// default sending queue (4 consumers) batching 5,000 reports per POST, until the PCM endpoint
+// has answered every report. Profile it to see what the collector pays per span beyond the
+// receiver.
 func BenchmarkPCMPipeline(b *testing.B) {
 	pool, err := buildPayloads(benchBatch/500, 500, time.Now(), 13)
 	require.NoError(b, err)

@@ -450,7 +450,8 @@ func (res result) markdown() string {
 		"\"harness CPU\" is the same for the pcmload process, which competes with the collector for the cores; "+
 		"\"other processes\" is what the rest of the machine used meanwhile (/proc/stat): rows where it is well above 0 were disturbed by other jobs.\n", e.Cores)
 	b.WriteString("- Every pipeline: the same collector binary, OTLP/HTTP receiver and memory_limiter, one after the other; configurations in tools/testdata/bench/. " +
-		"pcm and otlphttp: the same in-memory sending queue (200,000 items, 4 consumers) and batching (5,000 spans, 1 s flush).")
+		"pcm and otlphttp: each exporter at its defaults, as the issue asks (pcm: an in-memory queue of 200,000 reports, 4 consumers, batches of 1,000 to 5,000 reports; " +
+		"otlphttp: an in-memory queue of 1,000 requests, 10 consumers, no batching, gzip).")
 	if slices.Contains(res.Pipelines, "receiver") {
 		b.WriteString(" The receiver floor: the debug exporter (verbosity basic), which has no queue, no batching and no far end: " +
 			"it takes each request's spans while the receiver waits and drops them, so its CPU per span is what the receiver costs before any exporter does anything.")
