@@ -108,8 +108,10 @@ func (o *Obligations) Missing(r *Report, dst []string) []string {
 			for _, k := range rule.OneOf {
 				found = found || hasInfo(r, k)
 			}
-			if name := strings.Join(rule.OneOf, "|"); !found && !containsString(dst, name) {
-				dst = append(dst, name)
+			if !found {
+				if name := strings.Join(rule.OneOf, "|"); !containsString(dst, name) {
+					dst = append(dst, name)
+				}
 			}
 		}
 	}
