@@ -81,7 +81,7 @@ dashboard-png: $(OTELCOL)
 	cd tools && PCM_DASHBOARD_PNG=$(CURDIR)/docs/img/dashboard.png OTELCOL_BINARY=$(OTELCOL) \
 	  $(GO) test -count=1 -tags e2e -run '^TestDashboardPicture$$' -timeout 10m ./e2e/faults/
 
-## bench: mapping micro-benchmarks, then the collector throughput benchmark (pcm vs otlphttp)
+## bench: mapping micro-benchmarks, the in-process push, then the collector throughput benchmark
 bench: bench-mapping bench-push bench-throughput
 
 ## bench-push: in-process push of 5,000 spans to a TLS fake PCM (door, queue request, POST, answer
@@ -93,7 +93,8 @@ bench-push:
 bench-mapping:
 	$(GO) test ./mapping/ -run '^$$' -bench . -benchmem -count 6 | tee bench-mapping.out
 
-## bench-throughput: otelcol-pcm with pcm → pcmsim vs otlphttp → a sink, at increasing rates (~2 min)
+## bench-throughput: otelcol-pcm as the receiver floor (debug exporter), with pcm → pcmsim and with
+##                   otlphttp → a sink, each exporter at its defaults, at 25k, 50k and 100k spans/s (~4 min)
 bench-throughput: $(OTELCOL)
 	cd tools && $(GO) run ./cmd/pcmload -collector $(OTELCOL) -out $(CURDIR)/bench-throughput.md $(BENCH_ARGS)
 

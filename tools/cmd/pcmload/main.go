@@ -9,7 +9,7 @@
 // with the sustained rate of each pipeline, the ratio of pcm's and otlphttp's CPU per span,
 // what each costs above the receiver floor, and the issue's goals.
 //
-//	go run ./cmd/pcmload -collector ../_build/otelcol-pcm [-rates 10000,25000,50000,75000] [-step 15s] [-pipelines receiver,pcm,otlphttp] [-out FILE]
+//	go run ./cmd/pcmload -collector ../_build/otelcol-pcm [-rates 25000,50000,100000] [-step 15s] [-pipelines receiver,pcm,otlphttp] [-out FILE]
 //
 // The pcm exporter gets its token from the PCM simulator (internal/pcmsim) over mTLS; the
 // simulator validates, reconciles and stores every 20th report POST (-validate-every) and a
@@ -71,7 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	var rates, pipelines string
 	fs.StringVar(&o.collector, "collector", "../_build/otelcol-pcm", "the ocb-built collector binary (`make build`; the default is relative to tools/)")
-	fs.StringVar(&rates, "rates", "10000,25000,50000,75000", "target rates in spans/s, comma-separated, run in this order")
+	fs.StringVar(&rates, "rates", "25000,50000,100000", "target rates in spans/s, comma-separated, run in this order")
 	fs.DurationVar(&o.step, "step", 15*time.Second, "how long each rate is sent")
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load at the first rate after the collector starts (0: none)")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 20*time.Second, "how long to wait after a step for the queue to drain; higher rates are skipped if it does not")
