@@ -9,9 +9,10 @@
 //   - [Client] POSTs reports as JSON arrays, splits what would be too large for one request,
 //     reads PCM's per-item answer (ACCEPTED / DISCARDED or a lifecycle status, in request
 //     order) and classifies every other answer as permanent or retryable ([IsPermanent],
-//     [RetryAfter], [UnconfirmedError]).
+//     [RetryAfter], [UnconfirmedError]). Reports encoded straight into an [Array] go out with
+//     [Client.SendArray] without being copied again.
 //
-// Delivery contract: [Client.Send] always reports which items PCM has answered for, as a prefix
+// Delivery contract: [Client.Send] (and [Client.SendArray]) always reports which items PCM has answered for, as a prefix
 // of the input, so a caller can retry exactly the rest and never resend an item PCM already
 // has (PCM defines no idempotency key, so a blind resend would create duplicates). Only PCM's
 // word counts: an answer that is not one documented status per report confirms nothing
