@@ -90,11 +90,7 @@ func (e *pcmExporter) convert(_ context.Context, td ptrace.Traces) (xexporterhel
 		}
 	}
 	f.flush()
-	if unused := cap(slab) - len(slab); unused > len(slab)/4 {
-		// Most spans were not reports: do not keep their room in the queue.
-		slab = append([]record(nil), slab...)
-	}
-	b.records = pointTo(slab)
+	b.records = pointTo(fitted(slab))
 	return b, nil
 }
 

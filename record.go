@@ -30,6 +30,15 @@ func newRecord(r *mapping.Report, span pcommon.TraceID, id pcommon.SpanID) recor
 	return rec
 }
 
+// fitted returns slab, or a copy without the room the door set aside for spans that turned out
+// not to be reports when that room is more than a quarter of it: the queue keeps no such room.
+func fitted(slab []record) []record {
+	if unused := cap(slab) - len(slab); unused > len(slab)/4 {
+		return append([]record(nil), slab...)
+	}
+	return slab
+}
+
 // pointTo returns a pointer to every record of slab, which the pointers keep alive.
 func pointTo(slab []record) []*record {
 	if len(slab) == 0 {

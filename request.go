@@ -90,7 +90,9 @@ func (b *reportBatch) MergeSplit(_ context.Context, maxSize int, szt exporterhel
 		}
 		used += s
 	}
-	cur.records = b.records[start:len(b.records):len(b.records)]
+	// The last batch keeps the room left for the batcher's next merges; the full ones before
+	// it are capped, so filling it up never touches them.
+	cur.records = b.records[start:]
 	if cur.ItemsCount() > 0 || len(out) == 0 {
 		out = append(out, cur)
 	}

@@ -121,3 +121,31 @@ func TestTheDoorLeavesTimeChecksToSending(t *testing.T) {
 	require.NoError(t, exp.push(context.Background(), req))
 	assert.Len(t, pcm.delivered()[privatePath], 1)
 }
+
+// TestMergingMovesPointersNotReports: the batcher's merges up to maxSize grow the batch once and
+// keep pointing at the reports the door made; no report is copied.
+func TestMergingMovesPointersNotReports(t *testing.T) {
+	a, b, c := batchOf(2), batchOf(2), batchOf(2)
+	originals := append(append(append([]*record(nil), a.records...), b.records...), c.records...)
+	reqs, err := a.MergeSplit(context.Background(), 10, exporterhelper.RequestSizerTypeItems, b)
+	require.NoError(t, err)
+	require.Len(t, reqs, 1)
+	merged := reqs[0].(*reportBatch)
+	assert.Equal(t, 10, cap(merged.records), "grown once, to maxSize")
+	reqs, err = merged.MergeSplit(context.Background(), 10, exporterhelper.RequestSizerTypeItems, c)
+	require.NoError(t, err)
+	merged = reqs[0].(*reportBatch)
+	require.Len(t, merged.records, 6)
+	for i, rec := range merged.records {
+		assert.Same(t, originals[i], rec, "report %d", i)
+	}
+}
+
+// TestTheDoorKeepsNoRoomForSpansThatAreNotReports: a request with a few reports among many
+// other spans queues a slab the size of its reports.
+func TestTheDoorKeepsNoRoomForSpansThatAreNotReports(t *testing.T) {
+	mostlyOther := make([]record, 2, 100)
+	assert.Equal(t, 2, cap(fitted(mostlyOther)))
+	allReports := make([]record, 90, 100)
+	assert.Equal(t, 100, cap(fitted(allReports)), "no copy when nearly every span was a report")
+}
