@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -50,8 +51,11 @@ func benchTraces(b *testing.B) (ptrace.Traces, []*payload) {
 	return td, pool
 }
 
-func BenchmarkPCMExporter(b *testing.B) {
-	td, _ := benchTraces(b)
+// startBenchExporter starts the pcm exporter against the benchmark's PCM endpoint (token from
+// the PCM simulator over mTLS, reports answered by a front that never forwards them: only the
+// exporter is measured); configure adjusts its configuration.
+func startBenchExporter(b *testing.B, configure func(*pcmexporter.Config)) (exporter.Traces, *pcmFront) {
+	b.Helper()
 	pki, err := pcmsim.NewDevPKI(
 		pcmsim.Org{Name: "banco_a", OrgID: orgA, SoftwareStatementID: ssidA, ClientID: clientIDA},
 		pcmsim.Org{Name: "banco_b", OrgID: orgB, ClientID: "-"},
@@ -68,7 +72,7 @@ func BenchmarkPCMExporter(b *testing.B) {
 	b.Cleanup(func() { _ = sim.Shutdown(context.Background()) })
 	cert, err := pki.Server.TLSCertificate()
 	require.NoError(b, err)
-	front, err := startPCMFront(cert, pki.RootTLS(), sim, 1<<30) // never forwards: only the exporter is measured
+	front, err := startPCMFront(cert, pki.RootTLS(), sim, 1<<30)
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = front.shutdown(context.Background()) })
 
@@ -83,12 +87,20 @@ func BenchmarkPCMExporter(b *testing.B) {
 	cfg.Token.TLS.CAFile = filepath.Join(dir, pcmsim.CACertFile)
 	cfg.OrgID, cfg.SoftwareStatementID = orgA, ssidA
 	cfg.Counterparts.Hosts = map[string]string{hostB: orgB}
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]() // synchronous: one push = one batch
+	configure(cfg)
 	require.NoError(b, cfg.Validate())
 	exp, err := f.CreateTraces(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(b, err)
 	require.NoError(b, exp.Start(context.Background(), componenttest.NewNopHost()))
 	b.Cleanup(func() { _ = exp.Shutdown(context.Background()) })
+	return exp, front
+}
+
+func BenchmarkPCMExporter(b *testing.B) {
+	td, _ := benchTraces(b)
+	exp, _ := startBenchExporter(b, func(cfg *pcmexporter.Config) {
+		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]() // synchronous: one push = one batch
+	})
 	require.NoError(b, exp.ConsumeTraces(context.Background(), td)) // token, connections
 
 	b.ResetTimer()
@@ -140,48 +152,14 @@ func BenchmarkOTLPExport(b *testing.B) {
 func BenchmarkPCMPipeline(b *testing.B) {
 	pool, err := buildPayloads(benchBatch/500, 500, time.Now(), 13)
 	require.NoError(b, err)
-	pki, err := pcmsim.NewDevPKI(
-		pcmsim.Org{Name: "banco_a", OrgID: orgA, SoftwareStatementID: ssidA, ClientID: clientIDA},
-		pcmsim.Org{Name: "banco_b", OrgID: orgB, ClientID: "-"},
-	)
-	require.NoError(b, err)
-	dir := b.TempDir()
-	require.NoError(b, pki.WriteFiles(dir))
-	simCfg, err := pki.Config()
-	require.NoError(b, err)
-	simCfg.RateLimit = -1
-	sim, err := pcmsim.New(simCfg)
-	require.NoError(b, err)
-	require.NoError(b, sim.Start(context.Background()))
-	b.Cleanup(func() { _ = sim.Shutdown(context.Background()) })
-	cert, err := pki.Server.TLSCertificate()
-	require.NoError(b, err)
-	front, err := startPCMFront(cert, pki.RootTLS(), sim, 1<<30)
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = front.shutdown(context.Background()) })
-
-	f := pcmexporter.NewFactory()
-	cfg := f.CreateDefaultConfig().(*pcmexporter.Config)
-	cfg.ClientConfig.Endpoint = front.url
-	cfg.ClientConfig.TLS.CAFile = filepath.Join(dir, pcmsim.CACertFile)
-	cfg.Token.URL = sim.TokenURL()
-	cfg.Token.ClientID = clientIDA
-	cfg.Token.TLS.CertFile = filepath.Join(dir, "banco_a.crt")
-	cfg.Token.TLS.KeyFile = filepath.Join(dir, "banco_a.key")
-	cfg.Token.TLS.CAFile = filepath.Join(dir, pcmsim.CACertFile)
-	cfg.OrgID, cfg.SoftwareStatementID = orgA, ssidA
-	cfg.Counterparts.Hosts = map[string]string{hostB: orgB}
-	q := cfg.QueueConfig.Get()
-	q.Sizer = exporterhelper.RequestSizerTypeItems
-	q.QueueSize = 200_000
-	q.NumConsumers = 4
-	bc := q.Batch.Get()
-	bc.FlushTimeout, bc.MinSize, bc.MaxSize = time.Second, benchBatch, benchBatch
-	require.NoError(b, cfg.Validate())
-	exp, err := f.CreateTraces(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
-	require.NoError(b, err)
-	require.NoError(b, exp.Start(context.Background(), componenttest.NewNopHost()))
-	b.Cleanup(func() { _ = exp.Shutdown(context.Background()) })
+	exp, front := startBenchExporter(b, func(cfg *pcmexporter.Config) {
+		q := cfg.QueueConfig.Get()
+		q.Sizer = exporterhelper.RequestSizerTypeItems
+		q.QueueSize = 200_000
+		q.NumConsumers = 4
+		bc := q.Batch.Get()
+		bc.FlushTimeout, bc.MinSize, bc.MaxSize = time.Second, benchBatch, benchBatch
+	})
 
 	stamp := uint64(1)
 	push := func() {
