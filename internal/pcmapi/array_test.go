@@ -2,7 +2,6 @@ package pcmapi
 
 import (
 	"context"
-	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -60,13 +59,7 @@ func TestSendArrayKeepsSendsLimits(t *testing.T) {
 	})
 	t.Run("413", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, func(w http.ResponseWriter, r *http.Request, req apiRequest) {
-			if len(req.Items) > 3 {
-				writeMessage(w, http.StatusRequestEntityTooLarge, "Record limit exceeded")
-				return
-			}
-			acceptAll(w, r, req)
-		})
+		f := newFixture(t, refusingMoreThan(3))
 		a := arrayOf(makeItems(10))
 		defer a.Release()
 		results, err := f.client.SendArray(context.Background(), privatePath, a, 0, 10)

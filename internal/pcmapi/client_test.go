@@ -242,13 +242,7 @@ func TestSend401(t *testing.T) {
 // once, and the results come back in request order.
 func TestSend413Splits(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(w http.ResponseWriter, r *http.Request, req apiRequest) {
-		if len(req.Items) > 3 {
-			writeMessage(w, http.StatusRequestEntityTooLarge, "Record limit exceeded")
-			return
-		}
-		acceptAll(w, r, req)
-	})
+	f := newFixture(t, refusingMoreThan(3))
 	items := makeItems(10)
 	results, err := f.client.Send(context.Background(), privatePath, items)
 	require.NoError(t, err)

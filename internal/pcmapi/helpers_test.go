@@ -403,6 +403,18 @@ type observedResponse struct {
 	d      time.Duration
 }
 
+// refusingMoreThan answers a POST of more than n items with 413, as PCM does past its record
+// limit, and accepts the others.
+func refusingMoreThan(n int) func(http.ResponseWriter, *http.Request, apiRequest) {
+	return func(w http.ResponseWriter, r *http.Request, req apiRequest) {
+		if len(req.Items) > n {
+			writeMessage(w, http.StatusRequestEntityTooLarge, "Record limit exceeded")
+			return
+		}
+		acceptAll(w, r, req)
+	}
+}
+
 func newFixture(t *testing.T, handle func(http.ResponseWriter, *http.Request, apiRequest), tweak ...func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{tokenSrv: newTokenServer(t)}
