@@ -142,16 +142,20 @@ func runBench(ctx context.Context, opts options, log io.Writer) (res result, err
 		len(b.pool), opts.perRequest, len(b.pool[0].body)>>10, time.Since(start).Round(time.Millisecond))
 
 	defer func() { b.progress("done in %s", time.Since(start).Round(time.Second)) }()
-	for _, p := range opts.pipelines {
-		rows, err := b.runPipeline(ctx, p)
-		res.Rows = append(res.Rows, rows...)
-		if err != nil {
-			if ctx.Err() != nil {
-				res.Interrupted = "interrupted (" + context.Cause(ctx).Error() + ")"
-			} else {
-				res.Interrupted = err.Error()
+	// Round after round, the pipelines in turn: a slow spell of the shared machine falls on one
+	// round of every pipeline rather than on all the rounds of one.
+	for round := 1; round <= opts.repeat; round++ {
+		for _, p := range opts.pipelines {
+			rows, err := b.runPipeline(ctx, p, round)
+			res.Rows = append(res.Rows, rows...)
+			if err != nil {
+				if ctx.Err() != nil {
+					res.Interrupted = "interrupted (" + context.Cause(ctx).Error() + ")"
+				} else {
+					res.Interrupted = err.Error()
+				}
+				return res, err
 			}
-			return res, err
 		}
 	}
 	return res, nil
@@ -203,19 +207,23 @@ func (b *bench) farEnd(ctx context.Context, pipeline string, c *demo.Collector) 
 }
 
 // runPipeline starts the collector with the pipeline's configuration, warms it up, runs every
-// rate and stops it.
-func (b *bench) runPipeline(ctx context.Context, pipeline string) (rows []row, err error) {
+// rate and stops it: one round of the pipeline.
+func (b *bench) runPipeline(ctx context.Context, pipeline string, round int) (rows []row, err error) {
 	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
 	}
 	otlp := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 	metricsURL := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])) + "/metrics"
-	configPath, err := b.renderConfig(pipeline, otlp, ports[1])
+	name, label := pipeline, pipeline // of the configuration and log files; in the progress lines
+	if b.opts.repeat > 1 {
+		name, label = fmt.Sprintf("%s-round%d", pipeline, round), fmt.Sprintf("%s (round %d/%d)", pipeline, round, b.opts.repeat)
+	}
+	configPath, err := b.renderConfig(pipeline, name, otlp, ports[1])
 	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(b.workDir, pipeline+".log")
+	logPath := filepath.Join(b.workDir, name+".log")
 	c, err := demo.StartCollector(ctx, demo.CollectorConfig{
 		Binary: b.opts.collector, ConfigPath: configPath, LogPath: logPath,
 		MetricsURL: metricsURL, OTLPEndpoints: []string{otlp},
@@ -223,7 +231,7 @@ func (b *bench) runPipeline(ctx context.Context, pipeline string) (rows []row, e
 	if err != nil {
 		return nil, err
 	}
-	b.progress("%s: collector pid %d, config %s, log %s", pipeline, c.PID(), configPath, logPath)
+	b.progress("%s: collector pid %d, config %s, log %s", label, c.PID(), configPath, logPath)
 	defer func() {
 		timeout := 20 * time.Second
 		if ctx.Err() != nil {
@@ -232,10 +240,10 @@ func (b *bench) runPipeline(ctx context.Context, pipeline string) (rows []row, e
 		sctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		if serr := c.Stop(sctx); serr != nil {
-			b.progress("%s: %v", pipeline, serr)
+			b.progress("%s: %v", label, serr)
 		}
 		if tail := errorLines(logPath, 5); tail != "" {
-			b.progress("%s: errors in the collector log %s:\n%s", pipeline, logPath, tail)
+			b.progress("%s: errors in the collector log %s:\n%s", label, logPath, tail)
 		}
 	}()
 
@@ -254,24 +262,25 @@ func (b *bench) runPipeline(ctx context.Context, pipeline string) (rows []row, e
 		if _, _, err := b.drain(ctx, c, far, m0, d0, x0); err != nil {
 			return nil, err
 		}
-		b.progress("%s: warmed up (%s at %s spans/s)", pipeline, b.opts.warmup, thousands(warm))
+		b.progress("%s: warmed up (%s at %s spans/s)", label, b.opts.warmup, thousands(warm))
 	}
 
 	for i, rate := range b.opts.rates {
 		if i > 0 && !rows[i-1].Drained {
-			rows = append(rows, row{Pipeline: pipeline, Rate: rate, Step: b.opts.step, Skipped: "the previous rate did not drain"})
+			rows = append(rows, row{Pipeline: pipeline, Round: round, Rate: rate, Step: b.opts.step, Skipped: "the previous rate did not drain"})
 			continue
 		}
 		if c.Exited() {
-			return rows, fmt.Errorf("%s: the collector exited; see %s", pipeline, logPath)
+			return rows, fmt.Errorf("%s: the collector exited; see %s", label, logPath)
 		}
 		r, err := b.measure(ctx, c, gen, far, pipeline, rate)
 		if err != nil {
 			return rows, err
 		}
+		r.Round = round
 		rows = append(rows, r)
 		b.progress("%s @ %s spans/s: sent %s/s, delivered %s/s (%.1f %%, drained in %s), collector %s s CPU / 100k spans (%.2f cores), harness %s s CPU / 100k spans, other processes %.2f cores, peak RSS %d MiB, refused %d, failed %d%s",
-			pipeline, thousands(rate), thousands(r.perSecond(r.Load.SentSpans)), thousands(r.perSecond(r.Delivered)),
+			label, thousands(rate), thousands(r.perSecond(r.Load.SentSpans)), thousands(r.perSecond(r.Delivered)),
 			100*r.deliveredShare(), (r.Elapsed - r.Step).Round(100*time.Millisecond), fixed(r.cpuPer100k(), 3), r.cores(),
 			fixed(r.harnessPer100k(), 3), r.otherCores(), r.PeakRSS>>20, r.refused(), r.failed(), lastStatus(r))
 	}
@@ -380,8 +389,9 @@ func (b *bench) drain(ctx context.Context, c *demo.Collector, far farEnd, m0 dem
 	}
 }
 
-// renderConfig writes the pipeline's collector configuration with this run's addresses.
-func (b *bench) renderConfig(pipeline, otlp string, metricsPort int) (string, error) {
+// renderConfig writes the pipeline's collector configuration with this run's addresses to
+// name.yaml in the work directory.
+func (b *bench) renderConfig(pipeline, name, otlp string, metricsPort int) (string, error) {
 	tmplPath := filepath.Join(b.opts.configDir, knownPipelines[pipeline])
 	if !filepath.IsAbs(tmplPath) {
 		p, err := demo.FindRepoFile(tmplPath)
@@ -414,7 +424,7 @@ func (b *bench) renderConfig(pipeline, otlp string, metricsPort int) (string, er
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", tmplPath, err)
 	}
-	path := filepath.Join(b.workDir, pipeline+".yaml")
+	path := filepath.Join(b.workDir, name+".yaml")
 	return path, os.WriteFile(path, out, 0o644)
 }
 
@@ -483,7 +493,7 @@ func errorLines(path string, n int) string {
 
 func describeEnvironment(opts options) environment {
 	e := environment{
-		Date: time.Now(), Cores: runtime.NumCPU(), GoVersion: runtime.Version(), Step: opts.step,
+		Date: time.Now(), Cores: runtime.NumCPU(), GoVersion: runtime.Version(), Step: opts.step, Rounds: opts.repeat,
 		Senders: opts.senders, SpansPerRequest: opts.perRequest, OTLPHTTPCompress: opts.compression,
 		ValidateEvery: opts.validate,
 	}

@@ -9,7 +9,16 @@
 // with the sustained rate of each pipeline, the ratio of pcm's and otlphttp's CPU per span,
 // what each costs above the receiver floor, and the goals.
 //
-//	go run ./cmd/pcmload -collector ../_build/otelcol-pcm [-rates 25000,50000,100000] [-step 15s] [-pipelines receiver,pcm,otlphttp] [-out FILE]
+//	go run ./cmd/pcmload -collector ../_build/otelcol-pcm [-rates 25000,50000,100000] [-step 15s] [-repeat 3] [-pipelines receiver,pcm,otlphttp] [-out FILE]
+//
+// On a shared machine the collector's CPU per span varies by up to ±20 % from one run to the
+// next, so the whole sequence of pipelines runs -repeat times in rounds (receiver, pcm,
+// otlphttp, receiver, pcm, otlphttp, ...), each with a fresh collector. The table shows, per
+// pipeline and rate, the round with the median CPU per span (the lower of the two middle ones
+// with an even number of rounds) and the CPU's range over the rounds, the highest peak RSS and
+// the refused and failed spans summed over the rounds; a rate is sustained when it is in every
+// round. The sustained rates, CPU ratios, the table above the receiver floor and the goals use
+// these median rows; every round's rows follow under "All rounds".
 //
 // The pcm exporter gets its token from the PCM simulator (internal/pcmsim) over mTLS; the
 // simulator validates, reconciles and stores every 20th report POST (-validate-every) and a
@@ -19,7 +28,7 @@
 //
 // The load generator, the far ends and the collector share the machine. Everything listens on
 // 127.0.0.1 only and is stopped at the end and on Ctrl-C. Linux only (CPU and RSS are read
-// from /proc). The default run takes about 4 minutes.
+// from /proc). The default run takes about 12 minutes: about 4 minutes per round, 3 rounds.
 package main
 
 import (
@@ -48,6 +57,7 @@ type options struct {
 	warmup       time.Duration
 	drainTimeout time.Duration
 	timeout      time.Duration
+	repeat       int
 	out          string
 	senders      int
 	perRequest   int
@@ -75,7 +85,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.step, "step", 15*time.Second, "how long each rate is sent")
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load at the first rate after the collector starts (0: none)")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 20*time.Second, "how long to wait after a step for the queue to drain; higher rates are skipped if it does not")
-	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "abort the whole run after this long")
+	fs.IntVar(&o.repeat, "repeat", 3, "rounds: run the whole sequence of pipelines this many times, in turn, and report per pipeline and rate the round with the median collector CPU per span (the lower median with an even number), the CPU range over the rounds and every round's rows")
+	fs.DurationVar(&o.timeout, "timeout", 0, "abort the whole run after this long (0: 15 minutes per round)")
 	fs.StringVar(&o.out, "out", "", "also write the Markdown result to this file")
 	fs.IntVar(&o.senders, "senders", 8, "concurrent OTLP/HTTP senders")
 	fs.IntVar(&o.perRequest, "spans-per-request", 500, "spans per OTLP/HTTP request")
@@ -89,7 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "warn", "collector log level")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of pcmload itself (generator, PCM simulator, OTLP sink) to this file")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: pcmload [flags]\n\nCollector throughput benchmark: pcm exporter vs core otlphttp exporter, above the receiver floor. Flags:")
+		fmt.Fprintln(fs.Output(), "usage: pcmload [flags]\n\nCollector throughput benchmark: pcm exporter vs core otlphttp exporter, above the receiver floor,\nover -repeat rounds of every pipeline (median per pipeline and rate). The default run (3 rounds) takes about 12 minutes. Flags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -118,6 +129,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.step < time.Second {
 		errs = append(errs, "-step: at least 1s")
+	}
+	if o.repeat < 1 {
+		errs = append(errs, "-repeat: at least 1")
+	}
+	if o.timeout == 0 {
+		o.timeout = time.Duration(max(o.repeat, 1)) * 15 * time.Minute
 	}
 	if o.validate < 1 {
 		errs = append(errs, "-validate-every: at least 1")

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -31,4 +32,21 @@ func TestKnownPipelinesConfigs(t *testing.T) {
 		_, err := os.Stat(filepath.Join("..", "..", "testdata", "bench", file))
 		require.NoError(t, err, p)
 	}
+}
+
+func TestParseFlagsRepeat(t *testing.T) {
+	var stderr bytes.Buffer
+	o, err := parseFlags(nil, &stderr)
+	require.NoError(t, err)
+	require.Equal(t, 3, o.repeat)
+	require.Equal(t, 45*time.Minute, o.timeout) // 15 minutes per round
+
+	o, err = parseFlags([]string{"-repeat", "1", "-timeout", "2m"}, &stderr)
+	require.NoError(t, err)
+	require.Equal(t, 1, o.repeat)
+	require.Equal(t, 2*time.Minute, o.timeout)
+
+	_, err = parseFlags([]string{"-repeat", "0"}, &stderr)
+	require.Error(t, err)
+	require.Contains(t, stderr.String(), "-repeat: at least 1")
 }

@@ -23,9 +23,10 @@ const (
 	goalRSSMiB   = 120     // at most: pcm's peak RSS at goalRSSRate, MiB (bytes >> 20, as in the table)
 )
 
-// row is one pipeline at one target rate.
+// row is one pipeline at one target rate in one round.
 type row struct {
 	Pipeline string
+	Round    int     // 1, 2, ... (-repeat)
 	Rate     float64 // target spans/s
 	Step     time.Duration
 	Load     loadResult
@@ -118,6 +119,7 @@ type environment struct {
 	GoVersion        string
 	Collector        string // binary and version
 	Step             time.Duration
+	Rounds           int // -repeat: every pipeline ran this many times, in turn
 	Senders          int
 	SpansPerRequest  int
 	OTLPHTTPCompress string
@@ -128,50 +130,195 @@ type environment struct {
 type result struct {
 	Env         environment
 	Pipelines   []string // in run order
-	Rows        []row
-	Interrupted string // why the run ended early, if it did
+	Rows        []row    // every round's, in the order they ran
+	Interrupted string   // why the run ended early, if it did
 	// Validated reports the PCM simulator received (validated in full) and how many of them
 	// it discarded.
 	Validated, ValidatedDiscarded int64
 }
 
-func (res result) rowsOf(pipeline string) []row {
+// series is one pipeline at one target rate over the rounds.
+type series struct {
+	Pipeline string
+	Rate     float64
+	Rows     []row // one per round that got to the rate, in round order, skipped ones included
+}
+
+// measured is the rows of the rounds that ran the rate.
+func (s series) measured() []row {
 	var out []row
-	for _, r := range res.Rows {
-		if r.Pipeline == pipeline {
+	for _, r := range s.Rows {
+		if r.ran() {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-// sustainedRate is the highest target rate the pipeline sustained (0: none).
+// median is the row of the round with the median collector CPU per delivered span among the
+// rounds that ran the rate: with an even number of them, the lower of the two middle ones
+// (ties: the earlier round). A round that delivered nothing counts as the most CPU per span.
+// ok is false when no round ran the rate.
+func (s series) median() (r row, ok bool) {
+	ran := s.measured()
+	if len(ran) == 0 {
+		return row{}, false
+	}
+	slices.SortStableFunc(ran, func(x, y row) int { return cmp.Compare(cpuKey(x), cpuKey(y)) })
+	return ran[(len(ran)-1)/2], true
+}
+
+func cpuKey(r row) float64 {
+	if v := r.cpuPer100k(); !math.IsNaN(v) {
+		return v
+	}
+	return math.Inf(1)
+}
+
+// cpuRange is the lowest and the highest collector CPU per 100k delivered spans of the rounds
+// that ran the rate and delivered something (ok false when none did).
+func (s series) cpuRange() (lo, hi float64, ok bool) {
+	for _, r := range s.measured() {
+		if r.Delivered == 0 {
+			continue
+		}
+		v := r.cpuPer100k()
+		if !ok {
+			lo, hi, ok = v, v, true
+		}
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return lo, hi, ok
+}
+
+// peakRSS is the highest peak RSS of the rounds, bytes (0: unknown in every round).
+func (s series) peakRSS() int64 {
+	var peak int64
+	for _, r := range s.measured() {
+		peak = max(peak, r.PeakRSS)
+	}
+	return peak
+}
+
+// refused and failed are summed over the rounds.
+func (s series) refused() int64 {
+	var n int64
+	for _, r := range s.measured() {
+		n += r.refused()
+	}
+	return n
+}
+
+func (s series) failed() int64 {
+	var n int64
+	for _, r := range s.measured() {
+		n += r.failed()
+	}
+	return n
+}
+
+// sustained: sustained in every round (a round that skipped the rate did not sustain it).
+func (s series) sustained() bool {
+	return len(s.Rows) > 0 && !slices.ContainsFunc(s.Rows, func(r row) bool { return !r.sustained() })
+}
+
+// verdict is the table's sustained column.
+func (s series) verdict() string {
+	if s.sustained() {
+		return "yes"
+	}
+	if len(s.Rows) == 1 {
+		if s.Rows[0].ran() && !s.Rows[0].Drained {
+			return "no (queue not drained)"
+		}
+		return "no"
+	}
+	var sustained, notDrained, skipped int
+	for _, r := range s.Rows {
+		switch {
+		case !r.ran():
+			skipped++
+		case r.sustained():
+			sustained++
+		case !r.Drained:
+			notDrained++
+		}
+	}
+	why := fmt.Sprintf("sustained in %d of %d rounds", sustained, len(s.Rows))
+	if notDrained > 0 {
+		why += fmt.Sprintf("; queue not drained in %d", notDrained)
+	}
+	if skipped > 0 {
+		why += fmt.Sprintf("; skipped in %d", skipped)
+	}
+	return "no (" + why + ")"
+}
+
+// series groups the rows by pipeline and rate, in the order they first ran.
+func (res result) series() []series {
+	var out []series
+	for _, r := range res.Rows {
+		i := slices.IndexFunc(out, func(s series) bool { return s.Pipeline == r.Pipeline && s.Rate == r.Rate })
+		if i < 0 {
+			out = append(out, series{Pipeline: r.Pipeline, Rate: r.Rate})
+			i = len(out) - 1
+		}
+		out[i].Rows = append(out[i].Rows, r)
+	}
+	return out
+}
+
+func (res result) seriesOf(pipeline string) []series {
+	var out []series
+	for _, s := range res.series() {
+		if s.Pipeline == pipeline {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// medianRows is the median row of every rate of the pipeline that some round ran.
+func (res result) medianRows(pipeline string) []row {
+	var out []row
+	for _, s := range res.seriesOf(pipeline) {
+		if m, ok := s.median(); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// sustainedRate is the highest target rate the pipeline sustained in every round (0: none).
 func (res result) sustainedRate(pipeline string) float64 {
 	best := 0.0
-	for _, r := range res.rowsOf(pipeline) {
-		if r.sustained() {
-			best = max(best, r.Rate)
+	for _, s := range res.seriesOf(pipeline) {
+		if s.sustained() {
+			best = max(best, s.Rate)
 		}
 	}
 	return best
 }
 
-// cpuRatio is one rate's collector CPU per delivered span, pcm / otlphttp.
+// cpuRatio is one rate's median collector CPU per delivered span, pcm / otlphttp.
 type cpuRatio struct {
 	Rate      float64
 	Ratio     float64
-	Sustained bool // both pipelines sustained the rate
+	Sustained bool // both pipelines sustained the rate in every round
 }
 
-// cpuRatios compares two pipelines at every rate both ran and delivered something.
+// cpuRatios compares the median rows of two pipelines at every rate both ran and delivered
+// something.
 func (res result) cpuRatios(a, b string) []cpuRatio {
 	var out []cpuRatio
-	for _, ra := range res.rowsOf(a) {
-		for _, rb := range res.rowsOf(b) {
-			if ra.Rate != rb.Rate || !ra.ran() || !rb.ran() || ra.Delivered == 0 || rb.Delivered == 0 {
+	for _, sa := range res.seriesOf(a) {
+		for _, sb := range res.seriesOf(b) {
+			ra, oka := sa.median()
+			rb, okb := sb.median()
+			if sa.Rate != sb.Rate || !oka || !okb || ra.Delivered == 0 || rb.Delivered == 0 {
 				continue
 			}
-			out = append(out, cpuRatio{Rate: ra.Rate, Ratio: ra.cpuPer100k() / rb.cpuPer100k(), Sustained: ra.sustained() && rb.sustained()})
+			out = append(out, cpuRatio{Rate: sa.Rate, Ratio: ra.cpuPer100k() / rb.cpuPer100k(), Sustained: sa.sustained() && sb.sustained()})
 		}
 	}
 	slices.SortFunc(out, func(x, y cpuRatio) int { return cmp.Compare(x.Rate, y.Rate) })
@@ -179,8 +326,8 @@ func (res result) cpuRatios(a, b string) []cpuRatio {
 }
 
 // overallRatio is collector CPU per delivered span over several rates together (total CPU /
-// total delivered spans of each pipeline), pcm / otlphttp: over the rates both sustained, or
-// over every rate both ran when they sustained none in common.
+// total delivered spans of each pipeline's median rows), pcm / otlphttp: over the rates both
+// sustained, or over every rate both ran when they sustained none in common.
 func (res result) overallRatio(a, b string) (ratio float64, rates []float64, sustained, ok bool) {
 	common := res.cpuRatios(a, b)
 	for _, r := range common {
@@ -200,8 +347,8 @@ func (res result) overallRatio(a, b string) (ratio float64, rates []float64, sus
 	per := func(p string) float64 {
 		var cpu time.Duration
 		var delivered int64
-		for _, r := range res.rowsOf(p) {
-			if r.ran() && slices.Contains(rates, r.Rate) {
+		for _, r := range res.medianRows(p) {
+			if slices.Contains(rates, r.Rate) {
 				cpu += r.CollectorCPU
 				delivered += r.Delivered
 			}
@@ -225,7 +372,8 @@ type goal struct {
 	Measured string // the value measured, or why there is none
 }
 
-// goals judges the issue's goals for the pcm pipeline.
+// goals judges the issue's goals for the pcm pipeline on the median rows: the ratio of the
+// median CPUs, the rates sustained in every round, the highest peak RSS of the rounds.
 func (res result) goals() []goal {
 	cpu := goal{
 		Text:    fmt.Sprintf("collector CPU per span, pcm ≤ %.1f × otlphttp at %s spans/s", goalCPURatio, thousands(goalCPURate)),
@@ -247,7 +395,7 @@ func (res result) goals() []goal {
 	}
 	// Measured when pcm had a rate at or above the goal in the run; one skipped because a lower
 	// rate did not drain counts (as not sustained).
-	if slices.ContainsFunc(res.rowsOf("pcm"), func(r row) bool { return r.Rate >= goalRate }) {
+	if slices.ContainsFunc(res.seriesOf("pcm"), func(s series) bool { return s.Rate >= goalRate }) {
 		sustained := res.sustainedRate("pcm")
 		rate.Verdict, rate.Measured = metOrNot(sustained >= goalRate), sustainedText(sustained)
 	}
@@ -256,13 +404,13 @@ func (res result) goals() []goal {
 		Text:    fmt.Sprintf("pcm peak RSS at %s spans/s ≤ %d MiB", thousands(goalRSSRate), goalRSSMiB),
 		Verdict: notMeasured, Measured: fmt.Sprintf("pcm did not run %s spans/s", thousands(goalRSSRate)),
 	}
-	for _, r := range res.rowsOf("pcm") {
+	for _, s := range res.seriesOf("pcm") {
 		switch {
-		case r.Rate != goalRSSRate || !r.ran():
-		case r.PeakRSS <= 0:
+		case s.Rate != goalRSSRate || len(s.measured()) == 0:
+		case s.peakRSS() <= 0:
 			rss.Measured = "peak RSS unknown"
 		default:
-			mib := r.PeakRSS >> 20
+			mib := s.peakRSS() >> 20
 			rss.Verdict, rss.Measured = metOrNot(mib <= goalRSSMiB), fmt.Sprintf("%d MiB", mib)
 		}
 	}
@@ -299,18 +447,18 @@ func (res result) exporterPipelines() []string {
 	return out
 }
 
-// aboveReceiver compares every exporter pipeline with the receiver floor at each rate the
-// floor and at least one of them ran and delivered something, by rate.
+// aboveReceiver compares the median rows of every exporter pipeline with the receiver floor's
+// at each rate the floor and at least one of them ran and delivered something, by rate.
 func (res result) aboveReceiver() []aboveReceiver {
 	var out []aboveReceiver
-	for _, floor := range res.rowsOf("receiver") {
-		if !floor.ran() || floor.Delivered == 0 {
+	for _, floor := range res.medianRows("receiver") {
+		if floor.Delivered == 0 {
 			continue
 		}
 		a := aboveReceiver{Rate: floor.Rate, Receiver: floor.cpuPer100k(), Excess: map[string]float64{}}
 		for _, p := range res.exporterPipelines() {
-			for _, r := range res.rowsOf(p) {
-				if r.Rate == floor.Rate && r.ran() && r.Delivered > 0 {
+			for _, r := range res.medianRows(p) {
+				if r.Rate == floor.Rate && r.Delivered > 0 {
 					a.Excess[p] = r.cpuPer100k() - a.Receiver
 				}
 			}
@@ -328,39 +476,58 @@ func (res result) markdown() string {
 	var b strings.Builder
 	e := res.Env
 	fmt.Fprintf(&b, "### Collector throughput: pcm vs otlphttp (`make bench`)\n\n")
-	fmt.Fprintf(&b, "%s · %d cores (%s) · Linux %s · %s · %s · steps of %s · %d senders × %d spans per OTLP/HTTP request\n\n",
+	rounds := max(e.Rounds, 1)
+	fmt.Fprintf(&b, "%s · %d cores (%s) · Linux %s · %s · %s · steps of %s · %d senders × %d spans per OTLP/HTTP request",
 		e.Date.UTC().Format("2006-01-02 15:04 MST"), e.Cores, orUnknown(e.CPUModel), orUnknown(e.Kernel), e.GoVersion,
 		orUnknown(e.Collector), e.Step, e.Senders, e.SpansPerRequest)
+	if rounds > 1 {
+		fmt.Fprintf(&b, " · %d rounds", rounds)
+	}
+	b.WriteString("\n\n")
 	if res.Interrupted != "" {
 		fmt.Fprintf(&b, "**Incomplete run: %s.**\n\n", res.Interrupted)
 	}
 
-	b.WriteString("| pipeline | target spans/s | sent/s | accepted/s | delivered/s | delivered | collector CPU s / 100k spans | collector cores | peak RSS MiB | refused | failed | harness CPU s / 100k spans | other processes, cores | sustained |\n")
-	b.WriteString("| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | :-: |\n")
-	for _, r := range res.Rows {
-		if !r.ran() {
-			fmt.Fprintf(&b, "| %s | %s | – | – | – | – | – | – | – | – | – | – | – | skipped: %s |\n", r.Pipeline, thousands(r.Rate), r.Skipped)
+	// With one round the table is that round's, as it always was; with more, each row is the
+	// pipeline and rate's median row.
+	cpuHead, rssHead, refusedHead, failedHead, sustainedHead, ofMedians := "collector CPU s / 100k spans", "peak RSS MiB", "refused", "failed", "sustained", ""
+	if rounds > 1 {
+		fmt.Fprintf(&b, "**Median of %d rounds**: the pipelines ran in turn, round after round (%s, then again), each round with a fresh collector. "+
+			"Each row is the round with the median collector CPU per delivered span (with an even number of rounds, the lower of the two middle ones): "+
+			"its sent, accepted and delivered spans, CPU, cores, harness and other processes, next to the CPU's range over the rounds. "+
+			"Peak RSS is the highest of the rounds, refused and failed are summed over the rounds, and a rate is sustained when it is in every round "+
+			"(a round that skipped it did not sustain it). The sustained rates, CPU ratios, the table above the receiver and the goals below use these median rows; "+
+			"every round's rows are under \"All rounds\" at the end.\n\n", rounds, strings.Join(res.Pipelines, ", "))
+		cpuHead = fmt.Sprintf("collector CPU s / 100k spans, median of %d rounds", rounds)
+		rssHead, refusedHead, failedHead = "peak RSS MiB, highest round", "refused, all rounds", "failed, all rounds"
+		sustainedHead = "sustained in every round"
+		ofMedians = fmt.Sprintf(", median rows of %d rounds", rounds)
+	}
+	fmt.Fprintf(&b, "| pipeline | target spans/s | sent/s | accepted/s | delivered/s | delivered | %s | CPU min–max over the rounds | collector cores | %s | %s | %s | harness CPU s / 100k spans | other processes, cores | %s |\n",
+		cpuHead, rssHead, refusedHead, failedHead, sustainedHead)
+	b.WriteString("| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | :-: |\n")
+	for _, s := range res.series() {
+		r, ok := s.median()
+		if !ok {
+			fmt.Fprintf(&b, "| %s | %s | – | – | – | – | – | – | – | – | – | – | – | – | skipped: %s |\n", s.Pipeline, thousands(s.Rate), s.Rows[0].Skipped)
 			continue
 		}
-		verdict := "yes"
-		switch {
-		case !r.Drained:
-			verdict = "no (queue not drained)"
-		case !r.sustained():
-			verdict = "no"
+		cpuRange := "–"
+		if lo, hi, ok := s.cpuRange(); ok {
+			cpuRange = fixed(lo, 3) + "–" + fixed(hi, 3)
 		}
-		rss := "–"
-		if r.PeakRSS > 0 {
-			rss = strconv.FormatInt(r.PeakRSS>>20, 10)
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.1f %% | %s | %.2f | %s | %s | %s | %s | %.2f | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.1f %% | %s | %s | %.2f | %s | %s | %s | %s | %.2f | %s |\n",
 			r.Pipeline, thousands(r.Rate), thousands(r.perSecond(r.Load.SentSpans)), thousands(r.perSecond(r.Accepted)),
-			thousands(r.perSecond(r.Delivered)), 100*r.deliveredShare(), fixed(r.cpuPer100k(), 3), r.cores(), rss,
-			thousands(float64(r.refused())), thousands(float64(r.failed())), fixed(r.harnessPer100k(), 3), r.otherCores(), verdict)
+			thousands(r.perSecond(r.Delivered)), 100*r.deliveredShare(), fixed(r.cpuPer100k(), 3), cpuRange, r.cores(), mib(s.peakRSS()),
+			thousands(float64(s.refused())), thousands(float64(s.failed())), fixed(r.harnessPer100k(), 3), r.otherCores(), s.verdict())
 	}
 	b.WriteString("\n")
 
-	b.WriteString("**Sustained** (highest target rate with ≥ 99 % delivered after the drain, nothing refused or failed):")
+	b.WriteString("**Sustained** (highest target rate with ≥ 99 % delivered after the drain, nothing refused or failed")
+	if rounds > 1 {
+		b.WriteString(", in every round")
+	}
+	b.WriteString("):")
 	for i, p := range res.Pipelines {
 		sep := " "
 		if i > 0 {
@@ -385,7 +552,7 @@ func (res result) markdown() string {
 			for i, r := range rates {
 				list[i] = thousands(r)
 			}
-			fmt.Fprintf(&b, "**Collector CPU per span, pcm / otlphttp: %.2f** over %s (%s spans/s); per rate:", ratio, over, strings.Join(list, ", "))
+			fmt.Fprintf(&b, "**Collector CPU per span, pcm / otlphttp: %.2f** over %s (%s spans/s%s); per rate:", ratio, over, strings.Join(list, ", "), ofMedians)
 			for i, r := range ratios {
 				sep := " "
 				if i > 0 {
@@ -400,8 +567,8 @@ func (res result) markdown() string {
 	if above := res.aboveReceiver(); len(above) > 0 {
 		exporters := res.exporterPipelines()
 		both := slices.Contains(exporters, "pcm") && slices.Contains(exporters, "otlphttp")
-		b.WriteString("**Above the receiver**: collector CPU per delivered span of each exporter pipeline minus the receiver floor's at the same rate, " +
-			"what the exporter with its queue and batching adds to what the receiver costs anyway.\n\n")
+		fmt.Fprintf(&b, "**Above the receiver**: collector CPU per delivered span of each exporter pipeline minus the receiver floor's at the same rate%s, "+
+			"what the exporter with its queue and batching adds to what the receiver costs anyway.\n\n", ofMedians)
 		b.WriteString("| target spans/s | receiver CPU s / 100k spans |")
 		sep := "| --: | --: |"
 		for _, p := range exporters {
@@ -437,7 +604,11 @@ func (res result) markdown() string {
 	}
 
 	if slices.Contains(res.Pipelines, "pcm") {
-		fmt.Fprintf(&b, "**Goals of issue 9** (pcm, on this machine's %d cores):\n\n", e.Cores)
+		if rounds > 1 {
+			fmt.Fprintf(&b, "**Goals of issue 9** (pcm, on this machine's %d cores; CPU: the ratio of the median rows, sustained: in every one of %d rounds, peak RSS: the highest round):\n\n", e.Cores, rounds)
+		} else {
+			fmt.Fprintf(&b, "**Goals of issue 9** (pcm, on this machine's %d cores):\n\n", e.Cores)
+		}
 		for _, g := range res.goals() {
 			fmt.Fprintf(&b, "- %s — **%s** (%s)\n", g.Text, g.Verdict, g.Measured)
 		}
@@ -474,7 +645,43 @@ func (res result) markdown() string {
 	}
 	b.WriteString("- Delivered: reports the PCM far end accepted (pcm), spans the sink received (otlphttp) or spans the debug exporter sent (receiver: the collector's otelcol_exporter_sent_spans), counted after the queue drained, over the step length. " +
 		"Refused: spans the receiver did not accept, mostly because the exporter's queue was full (or requests without an answer); failed: spans the exporter could not send and reports the far end discarded.\n")
+
+	if rounds > 1 {
+		fmt.Fprintf(&b, "\n<details>\n<summary>All rounds: every pipeline and rate of each round, in the order they ran</summary>\n\n")
+		b.WriteString("| round | pipeline | target spans/s | sent/s | accepted/s | delivered/s | delivered | collector CPU s / 100k spans | collector cores | peak RSS MiB | refused | failed | harness CPU s / 100k spans | other processes, cores | sustained |\n")
+		b.WriteString("| --: | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | :-: |\n")
+		for _, r := range res.Rows {
+			fmt.Fprintf(&b, "| %d %s\n", r.Round, roundLine(r))
+		}
+		b.WriteString("\n</details>\n")
+	}
 	return b.String()
+}
+
+// roundLine is one round's row in the "All rounds" table, from the pipeline column on.
+func roundLine(r row) string {
+	if !r.ran() {
+		return fmt.Sprintf("| %s | %s | – | – | – | – | – | – | – | – | – | – | – | skipped: %s |", r.Pipeline, thousands(r.Rate), r.Skipped)
+	}
+	verdict := "yes"
+	switch {
+	case !r.Drained:
+		verdict = "no (queue not drained)"
+	case !r.sustained():
+		verdict = "no"
+	}
+	return fmt.Sprintf("| %s | %s | %s | %s | %s | %.1f %% | %s | %.2f | %s | %s | %s | %s | %.2f | %s |",
+		r.Pipeline, thousands(r.Rate), thousands(r.perSecond(r.Load.SentSpans)), thousands(r.perSecond(r.Accepted)),
+		thousands(r.perSecond(r.Delivered)), 100*r.deliveredShare(), fixed(r.cpuPer100k(), 3), r.cores(), mib(r.PeakRSS),
+		thousands(float64(r.refused())), thousands(float64(r.failed())), fixed(r.harnessPer100k(), 3), r.otherCores(), verdict)
+}
+
+// mib is a peak RSS in the tables: MiB, or "–" when unknown.
+func mib(bytes int64) string {
+	if bytes <= 0 {
+		return "–"
+	}
+	return strconv.FormatInt(bytes>>20, 10)
 }
 
 func metOrNot(ok bool) string {
