@@ -94,7 +94,8 @@ bench-mapping:
 	$(GO) test ./mapping/ -run '^$$' -bench . -benchmem -count 6 | tee bench-mapping.out
 
 ## bench-throughput: otelcol-pcm as the receiver floor (debug exporter), with pcm → pcmsim and with
-##                   otlphttp → a sink, each exporter at its defaults, at 25k, 50k and 100k spans/s (~4 min)
+##                   otlphttp → a sink, each exporter at its defaults, at 25k, 50k and 100k spans/s, in 3 rounds
+##                   whose medians make the report (~12 min)
 bench-throughput: $(OTELCOL)
 	cd tools && $(GO) run ./cmd/pcmload -collector $(OTELCOL) -out $(CURDIR)/bench-throughput.md $(BENCH_ARGS)
 
