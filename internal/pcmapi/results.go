@@ -17,7 +17,7 @@ import (
 // checks it against the encoding/json version.
 func parseResults(body []byte, token string) (results []ItemResult, ok bool) {
 	body = bytes.TrimSpace(body)
-	if len(body) == 0 || body[0] != '[' || !json.Valid(body) {
+	if len(body) == 0 || body[0] != '[' || !flatResults(body) && !json.Valid(body) {
 		return nil, false
 	}
 	// From here on the body is valid JSON: the scanner only finds the boundaries.
