@@ -2,9 +2,6 @@ package pcmapi
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net/http"
 	"sync/atomic"
 
 	"github.com/pcm-otel/pcmexporter/internal/freelist"
@@ -93,18 +90,16 @@ func (c *Client) SendArray(ctx context.Context, path string, a *Array, start, en
 		return c.Send(ctx, path, a.items(start, end))
 	}
 	for i := range end {
-		// Send's check, on the bytes themselves: the first and last byte of each object.
-		if it := a.item(i); len(it) < 2 || it[0] != '{' || it[len(it)-1] != '}' {
-			return nil, fmt.Errorf("%w: item %d is not a JSON object", ErrInvalidRequest, i)
+		if !looksLikeObject(a.item(i)) { // Send's check
+			return nil, notAnObject(i)
 		}
 	}
 	a.refs.Add(1)
 	body := newSharedBody(a.whole(), a.Release)
 	results, err := c.postBody(ctx, path, body, end)
 	body.release()
-	var se *StatusError
-	if end > 1 && errors.As(err, &se) && se.StatusCode == http.StatusRequestEntityTooLarge {
-		return c.sendSplitting(ctx, path, a.items(start, end))
+	if end > 1 && tooLarge(err) {
+		return c.sendHalves(ctx, path, a.items(start, end))
 	}
 	return results, err
 }

@@ -65,7 +65,15 @@ func TestSendArrayKeepsSendsLimits(t *testing.T) {
 		results, err := f.client.SendArray(context.Background(), privatePath, a, 0, 10)
 		require.NoError(t, err)
 		require.Len(t, results, 10)
-		assert.Equal(t, idRange(0, 10), idsDelivered(f.api.received()), "every item delivered exactly once, in order")
+		reqs := f.api.received()
+		assert.Equal(t, idRange(0, 10), idsDelivered(reqs), "every item delivered exactly once, in order")
+		tooLarge := 0
+		for _, r := range reqs {
+			if len(r.Items) == 10 {
+				tooLarge++
+			}
+		}
+		assert.Equal(t, 1, tooLarge, "the refused array is split, not posted again whole")
 	})
 }
 

@@ -124,12 +124,21 @@ func (c *Client) Send(ctx context.Context, path string, items [][]byte) ([]ItemR
 // third of the exporter's CPU at load.
 func checkItems(items [][]byte) error {
 	for i, it := range items {
-		trimmed := bytes.TrimSpace(it)
-		if len(trimmed) < 2 || trimmed[0] != '{' || trimmed[len(trimmed)-1] != '}' {
-			return fmt.Errorf("%w: item %d is not a JSON object", ErrInvalidRequest, i)
+		if !looksLikeObject(it) {
+			return notAnObject(i)
 		}
 	}
 	return nil
+}
+
+// looksLikeObject: braces around the item, spaces aside.
+func looksLikeObject(item []byte) bool {
+	trimmed := bytes.TrimSpace(item)
+	return len(trimmed) >= 2 && trimmed[0] == '{' && trimmed[len(trimmed)-1] == '}'
+}
+
+func notAnObject(i int) error {
+	return fmt.Errorf("%w: item %d is not a JSON object", ErrInvalidRequest, i)
 }
 
 // chunkEnd returns the end of the largest run of items from start whose array body fits
@@ -148,10 +157,19 @@ func (c *Client) chunkEnd(items [][]byte, start int) int {
 // before the second is sent, which keeps the delivered-prefix contract.
 func (c *Client) sendSplitting(ctx context.Context, path string, items [][]byte) ([]ItemResult, error) {
 	results, err := c.post(ctx, path, items)
-	var se *StatusError
-	if len(items) < 2 || !errors.As(err, &se) || se.StatusCode != http.StatusRequestEntityTooLarge {
+	if len(items) < 2 || !tooLarge(err) {
 		return results, err
 	}
+	return c.sendHalves(ctx, path, items)
+}
+
+func tooLarge(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.StatusCode == http.StatusRequestEntityTooLarge
+}
+
+// sendHalves sends items PCM refused as too large in two halves, splitting further as needed.
+func (c *Client) sendHalves(ctx context.Context, path string, items [][]byte) ([]ItemResult, error) {
 	mid := len(items) / 2
 	first, err := c.sendSplitting(ctx, path, items[:mid])
 	if err != nil {

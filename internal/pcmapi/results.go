@@ -61,16 +61,7 @@ func (s *scanner) next() byte {
 	return c
 }
 
-func (s *scanner) space() {
-	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
-			return
-		}
-	}
-}
+func (s *scanner) space() { s.pos = skipSpace(s.data, s.pos) }
 
 // object reads one object into r; s is at its '{'.
 func (s *scanner) object(r *reportResponse) {
